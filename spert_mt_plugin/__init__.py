@@ -1,0 +1,12 @@
+"""
+spert-mt: SpERT.MT joint entity and relation extraction as an AllenNLP plugin.
+
+AllenNLP imports plugins non-recursively, so importing this package registers everything:
+dataset readers, vocabulary, model, metrics, scheduler, predictor and subcommands. It also fills
+in the defaults of the SPERT_* variables the configs read (see `settings`).
+"""
+from spert_mt_plugin.settings import apply_defaults
+
+apply_defaults()
+
+from spert_mt_plugin import dataset_readers, metrics, models, training, vocabulary  # noqa: E402,F401

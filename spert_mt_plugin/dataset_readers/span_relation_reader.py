@@ -1,0 +1,255 @@
+"""
+The instance format shared by every spert-mt dataset reader.
+
+Each file format (SpERT JSON, DyGIE jsonl) only has to turn its documents into `Sentence`s;
+validation and instance building live here, once.
+"""
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+from allennlp.data import DatasetReader, Instance, Token, TokenIndexer
+from allennlp.data.dataset_readers.dataset_utils.span_utils import enumerate_spans
+from allennlp.data.fields import (
+    AdjacencyField,
+    Field,
+    ListField,
+    MetadataField,
+    SequenceLabelField,
+    SpanField,
+    TensorField,
+    TextField,
+)
+
+from spert_mt_plugin.dataset_readers.errors import DataError
+from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
+
+logger = logging.getLogger(__name__)
+
+NO_ENTITY = "NA"
+"""The label of candidate spans that are not entities."""
+
+# (start, exclusive end, type)
+Entity = Tuple[int, int, str]
+# (index of head entity, index of tail entity, type)
+Relation = Tuple[int, int, str]
+
+
+@dataclass
+class Sentence:
+    """One sentence with its annotation, as the readers hand it to `text_to_instance`."""
+
+    tokens: List[str]
+    entities: List[Entity] = field(default_factory=list)
+    relations: List[Relation] = field(default_factory=list)
+    doc_id: Optional[str] = None
+
+
+def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
+    """IoU of two spans given with *inclusive* word indices; 0 when they do not overlap."""
+    intersection = min(end1, end2) - max(start1, start2) + 1
+    if intersection <= 0:
+        return 0.0
+    return intersection / (max(end1, end2) - min(start1, start2) + 1)
+
+
+def max_iou_with_gold(spans: numpy.ndarray, gold: numpy.ndarray) -> numpy.ndarray:
+    """
+    ENIoU: for each span (rows of `spans`, inclusive `[start, end]`), the largest IoU with any
+    span of `gold` (same layout); 0 when `gold` is empty.
+    """
+    if len(gold) == 0 or len(spans) == 0:
+        return numpy.zeros(len(spans), dtype=numpy.float32)
+    starts, ends = spans[:, 0:1], spans[:, 1:2]
+    intersection = numpy.minimum(ends, gold[:, 1]) - numpy.maximum(starts, gold[:, 0]) + 1
+    union = numpy.maximum(ends, gold[:, 1]) - numpy.minimum(starts, gold[:, 0]) + 1
+    iou = numpy.where(intersection > 0, intersection / union, 0.0)
+    return iou.max(axis=1).astype(numpy.float32)
+
+
+class SpanRelationReader(DatasetReader):
+    """
+    Base class of the spert-mt readers. Subclasses implement `_read_sentences`, yielding
+    `(location, Sentence)` pairs where `location` names the file and document for error messages;
+    this class validates them and builds the instances.
+
+    An instance has these fields:
+
+    - `text`: the words, indexed into word pieces by the transformer indexer (which also records
+      each word's word-piece offsets);
+    - `spans`: every candidate span of 1 to `max_span_width` words (inclusive end indices);
+    - `span_labels`: the gold entity type of each candidate span, `"NA"` for the others;
+    - `span_max_iou`: each span's ENIoU, its largest IoU with a gold entity;
+    - `entity_spans`: the gold entities (also those wider than `max_span_width`);
+    - `relations`: the gold relations, as a labelled adjacency matrix over `entity_spans`;
+    - `metadata`: words, gold entities and relations as in the file, and the document id.
+
+    Without annotation (prediction), only `text`, `spans` and `metadata` are built.
+
+    # Parameters
+
+    token_indexers : `Dict[str, TokenIndexer]`
+        Must index words into word pieces with offsets: `pretrained_transformer_mismatched`.
+    max_span_width : `int`, optional (default = `10`)
+        The longest candidate span, in words (SPEC: L).
+    types_file : `str`, optional (default = `None`)
+        A SpERT types file. When given, every entity and relation type in the data must be listed
+        in it, and its symmetric relation types are passed to the model through the metadata.
+    """
+
+    def __init__(
+        self,
+        token_indexers: Dict[str, TokenIndexer],
+        max_span_width: int = 10,
+        types_file: Optional[str] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if max_span_width < 1:
+            raise DataError(f"max_span_width must be at least 1, got {max_span_width}")
+        self._token_indexers = token_indexers
+        self._max_span_width = max_span_width
+        self._types = EntityRelationTypes.from_file(types_file) if types_file else None
+
+    @property
+    def types(self) -> Optional[EntityRelationTypes]:
+        return self._types
+
+    def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
+        raise NotImplementedError
+
+    def _read(self, file_path: str) -> Iterable[Instance]:
+        skipped_empty = 0
+        too_wide = 0
+        for location, sentence in self._read_sentences(file_path):
+            self.validate(sentence, location)
+            if not sentence.tokens:
+                skipped_empty += 1
+                continue
+            too_wide += sum(end - start > self._max_span_width for start, end, _ in sentence.entities)
+            yield self.text_to_instance(
+                sentence.tokens, sentence.entities, sentence.relations, sentence.doc_id
+            )
+        if skipped_empty:
+            logger.warning("%s: skipped %d empty sentence(s)", file_path, skipped_empty)
+        if too_wide:
+            logger.warning(
+                "%s: %d gold entities are wider than max_span_width=%d words; they are kept as gold "
+                "(for relations and metrics) but cannot be predicted",
+                file_path,
+                too_wide,
+                self._max_span_width,
+            )
+
+    def validate(self, sentence: Sentence, location: str) -> None:
+        """Raises `DataError`, naming `location`, for an annotation that cannot be used."""
+        tokens = sentence.tokens
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise DataError(f"{location}: 'tokens' must be a list of strings")
+        if any(not token or token.isspace() for token in tokens):
+            position = next(i for i, t in enumerate(tokens) if not t or t.isspace())
+            raise DataError(f"{location}: token {position} is empty or whitespace")
+        types = self._types
+        span_types: Dict[Tuple[int, int], str] = {}
+        for index, (start, end, label) in enumerate(sentence.entities):
+            if not (isinstance(start, int) and isinstance(end, int)):
+                raise DataError(f"{location}: entity {index} has non-integer start/end")
+            if not 0 <= start < end <= len(tokens):
+                raise DataError(
+                    f"{location}: entity {index} spans [{start}, {end}) but the sentence has "
+                    f"{len(tokens)} tokens (need 0 <= start < end <= {len(tokens)})"
+                )
+            if types is not None and label not in types.entity_types:
+                raise DataError(
+                    f"{location}: entity {index} has type {label!r}, which is not in the types file "
+                    f"(known: {', '.join(types.entity_types)})"
+                )
+            if label == NO_ENTITY:
+                raise DataError(f"{location}: entity {index} uses the reserved type {NO_ENTITY!r}")
+            previous = span_types.setdefault((start, end), label)
+            if previous != label:
+                raise DataError(
+                    f"{location}: span [{start}, {end}) is annotated both as {previous!r} and as "
+                    f"{label!r}; a span takes one entity type"
+                )
+        pair_types: Dict[Tuple[int, int], str] = {}
+        for index, (head, tail, label) in enumerate(sentence.relations):
+            for role, target in (("head", head), ("tail", tail)):
+                if not isinstance(target, int) or not 0 <= target < len(sentence.entities):
+                    raise DataError(
+                        f"{location}: relation {index} has {role} {target!r}, but there are "
+                        f"{len(sentence.entities)} entities"
+                    )
+            if types is not None and label not in types.relation_types:
+                raise DataError(
+                    f"{location}: relation {index} has type {label!r}, which is not in the types "
+                    f"file (known: {', '.join(types.relation_types)})"
+                )
+            previous = pair_types.setdefault((head, tail), label)
+            if previous != label:
+                raise DataError(
+                    f"{location}: entities {head} and {tail} are related both as {previous!r} and "
+                    f"as {label!r}; a pair takes one relation type"
+                )
+
+    def text_to_instance(
+        self,
+        tokens: List[str],
+        entities: Optional[Sequence[Entity]] = None,
+        relations: Optional[Sequence[Relation]] = None,
+        doc_id: Optional[str] = None,
+    ) -> Instance:
+        """
+        # Parameters
+
+        tokens : `List[str]`
+            The words of one sentence.
+        entities : `List[Tuple[int, int, str]]`, optional
+            Gold entities as `(start, exclusive end, type)`. `None` when predicting.
+        relations : `List[Tuple[int, int, str]]`, optional
+            Gold relations as `(head entity index, tail entity index, type)`.
+        doc_id : `str`, optional
+            Carried into the metadata and the predictions.
+        """
+        text = TextField([Token(t) for t in tokens], self._token_indexers)
+        candidate_spans = enumerate_spans(tokens, max_span_width=self._max_span_width)
+        fields: Dict[str, Field] = {
+            "text": text,
+            "spans": ListField([SpanField(start, end, text) for start, end in candidate_spans]),
+        }
+        metadata: Dict[str, Any] = {"tokens": list(tokens), "doc_id": doc_id}
+        if self._types is not None:
+            metadata["symmetric_relations"] = sorted(self._types.symmetric_relations)
+        if entities is not None:
+            entities = [(int(s), int(e), str(t)) for s, e, t in entities]
+            relations = [(int(h), int(t), str(r)) for h, t, r in (relations or [])]
+            metadata["entities"] = entities
+            metadata["relations"] = relations
+            gold_types = {(start, end - 1): label for start, end, label in entities}
+            fields["span_labels"] = SequenceLabelField(
+                [gold_types.get(span, NO_ENTITY) for span in candidate_spans],
+                fields["spans"],
+                label_namespace="entity_labels",
+            )
+            gold = numpy.array([[s, e - 1] for s, e, _ in entities], dtype=numpy.int64).reshape(-1, 2)
+            fields["span_max_iou"] = TensorField(
+                max_iou_with_gold(numpy.array(candidate_spans, dtype=numpy.int64), gold)
+            )
+            if entities:
+                entity_spans = ListField([SpanField(s, e - 1, text) for s, e, _ in entities])
+            else:
+                # A sentence without entities still needs a (padding) entry in the list.
+                entity_spans = ListField([SpanField(-1, -1, text)])
+            fields["entity_spans"] = entity_spans
+            # Duplicated relations (same head, tail and type) become one matrix cell.
+            unique_relations = dict(((head, tail), label) for head, tail, label in relations)
+            fields["relations"] = AdjacencyField(
+                list(unique_relations),
+                entity_spans,
+                list(unique_relations.values()),
+                label_namespace="relation_labels",
+                padding_value=-1,
+            )
+        fields["metadata"] = MetadataField(metadata)
+        return Instance(fields)

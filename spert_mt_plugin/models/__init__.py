@@ -1,0 +1,1 @@
+from spert_mt_plugin.models.spert_mt import SpertMT

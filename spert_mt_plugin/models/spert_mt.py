@@ -1,0 +1,449 @@
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models import Model
+from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
+from torch import nn
+
+from spert_mt_plugin.dataset_readers.span_relation_reader import NO_ENTITY
+from spert_mt_plugin.metrics import NerF1, RelationF1
+from spert_mt_plugin.modules.losses import (
+    MultiTaskLoss,
+    binary_cross_entropy,
+    iou_scaled_bce,
+    reduce_loss,
+)
+from spert_mt_plugin.modules.multitask_head import MultiTaskHead, SoftmaxHead
+from spert_mt_plugin.modules.range_max import RangeMaxTable, max_pool_words
+from spert_mt_plugin.vocabulary import ENTITY_LABELS, RELATION_LABELS, symmetric_relations
+
+logger = logging.getLogger(__name__)
+
+
+def sample_up_to(candidates: torch.Tensor, limit: int) -> torch.Tensor:
+    """
+    Keeps at most `limit` of the `True` entries of each row of `candidates` (shape
+    `(batch, n)`), chosen uniformly at random with torch's global generator (seeded by AllenNLP),
+    so every epoch draws a new sample.
+    """
+    keys = torch.rand(candidates.shape, device=candidates.device).masked_fill(~candidates, 2.0)
+    ranks = keys.argsort(dim=1).argsort(dim=1)
+    return candidates & (ranks < limit)
+
+
+@Model.register("spert_mt")
+class SpertMT(Model):
+    """
+    SpERT.MT: span-based joint entity and relation extraction with multi-task heads
+    (identification + ranking classification), an IoU-scaled identification loss for entities and
+    entity logits in the relation input (see SPEC.md). With `multitask`,
+    `iou_scaled_identification` and `entity_logits` all off, it is SpERT.
+
+    Registered as a `Model` with name "spert_mt". Instances come from the spert-mt readers.
+
+    # Parameters
+
+    vocab : `Vocabulary`
+        Needs the `entity_labels` (with `"NA"`) and `relation_labels` namespaces; the
+        `spert_types` vocabulary also supplies the symmetric relation types.
+    embedder : `PretrainedTransformerEmbedder`
+        The word-piece encoder (`"type": "pretrained_transformer"`); set `max_length` to fold
+        sentences longer than the encoder's limit.
+    max_span_width : `int`, optional (default = `10`)
+        Longest candidate span (the reader's value); also the number of width embeddings (wider
+        gold entities share the last one).
+    width_embedding_dim : `int`, optional (default = `25`)
+    dropout : `float`, optional (default = `0.1`)
+        Dropout on the inputs of the heads.
+    multitask : `bool`, optional (default = `True`)
+        Multi-task heads with the ranking loss; `False` is the `-MTL` ablation (softmax + NA).
+    iou_scaled_identification : `bool`, optional (default = `True`)
+        IoU-scaled entity identification loss; `False` is `-EIL` (plain BCE).
+    entity_logits : `bool`, optional (default = `True`)
+        Feed the entity class scores of both arguments to the relation head.
+    entity_loss, relation_loss : `MultiTaskLoss`, optional
+        alpha, beta, margins, gamma (and delta for entities).
+    negative_entities, negative_relations : `int`, optional (default = `120`)
+        Most negative spans / pairs per sentence in the loss, re-sampled at every forward pass.
+    entity_threshold, relation_threshold : `float`, optional (default = `0.85`)
+        theta: a candidate takes its best class when that class's score reaches theta.
+    loss_reduction : `str`, optional (default = `"mean"`)
+        `"mean"` or `"sum"` over the candidates of the batch.
+    pair_chunk_size : `int`, optional (default = `4096`)
+        Relation candidates are scored this many at a time, which bounds memory on sentences with
+        many entities.
+    per_type_metrics : `bool`, optional (default = `False`)
+        Also report P/R/F1 of every entity and relation type.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        embedder: TokenEmbedder,
+        max_span_width: int = 10,
+        width_embedding_dim: int = 25,
+        dropout: float = 0.1,
+        multitask: bool = True,
+        iou_scaled_identification: bool = True,
+        entity_logits: bool = True,
+        entity_loss: Optional[MultiTaskLoss] = None,
+        relation_loss: Optional[MultiTaskLoss] = None,
+        negative_entities: int = 120,
+        negative_relations: int = 120,
+        entity_threshold: float = 0.85,
+        relation_threshold: float = 0.85,
+        loss_reduction: str = "mean",
+        pair_chunk_size: int = 4096,
+        per_type_metrics: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        if loss_reduction not in ("mean", "sum"):
+            raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
+        if not isinstance(embedder, PretrainedTransformerEmbedder):
+            raise ValueError(
+                "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
+                f"got {type(embedder).__name__}"
+            )
+        self._embedder = embedder
+        self._max_span_width = max_span_width
+        self._multitask = multitask
+        self._iou_scaled = iou_scaled_identification
+        self._entity_logits = entity_logits
+        self._entity_loss = entity_loss or MultiTaskLoss()
+        self._relation_loss = relation_loss or MultiTaskLoss()
+        self._negative_entities = negative_entities
+        self._negative_relations = negative_relations
+        self._entity_threshold = entity_threshold
+        self._relation_threshold = relation_threshold
+        self._loss_reduction = loss_reduction
+        self._pair_chunk_size = pair_chunk_size
+
+        # Entity classes are the entity label ids without "NA", in vocabulary order.
+        entity_vocab = vocab.get_index_to_token_vocabulary(ENTITY_LABELS)
+        if NO_ENTITY not in entity_vocab.values():
+            raise ValueError(f"The '{ENTITY_LABELS}' namespace must contain {NO_ENTITY!r}")
+        self._entity_types = [entity_vocab[i] for i in sorted(entity_vocab) if entity_vocab[i] != NO_ENTITY]
+        vocab_to_class = torch.full((len(entity_vocab),), -1, dtype=torch.long)
+        for class_index, label in enumerate(self._entity_types):
+            vocab_to_class[vocab.get_token_index(label, ENTITY_LABELS)] = class_index
+        self.register_buffer("_entity_vocab_to_class", vocab_to_class, persistent=False)
+        relation_vocab = vocab.get_index_to_token_vocabulary(RELATION_LABELS)
+        self._relation_types = [relation_vocab[i] for i in sorted(relation_vocab)]
+        self._symmetric = set(symmetric_relations(vocab))
+
+        hidden = embedder.get_output_dim()
+        span_dim = hidden + width_embedding_dim
+        self._width_embedding = nn.Embedding(max_span_width, width_embedding_dim)
+        self._dropout = nn.Dropout(dropout)
+        num_entity_types = len(self._entity_types)
+        relation_dim = 3 * span_dim - width_embedding_dim + (2 * num_entity_types if entity_logits else 0)
+        head = MultiTaskHead if multitask else SoftmaxHead
+        self._entity_head = head(span_dim + hidden, num_entity_types)
+        self._relation_head = head(relation_dim, len(self._relation_types))
+
+        self._ner_f1 = NerF1(per_type_metrics)
+        self._relation_f1 = RelationF1(False, sorted(self._symmetric), per_type_metrics)
+        self._strict_relation_f1 = RelationF1(True, sorted(self._symmetric), per_type_metrics)
+
+    # ------------------------------------------------------------------ representations
+
+    def _span_vectors(
+        self, table: RangeMaxTable, spans: torch.Tensor
+    ) -> torch.Tensor:
+        """c(s): max-pooled words of each span (`(batch, n, 2)`, inclusive) with its width."""
+        batch_index = torch.arange(spans.size(0), device=spans.device).unsqueeze(1).expand(spans.shape[:2])
+        starts, ends = spans[..., 0], spans[..., 1]
+        pooled = table.query(batch_index, starts.clamp(min=0), ends.clamp(min=0))
+        widths = (ends - starts).clamp(0, self._max_span_width - 1)
+        return torch.cat([pooled, self._width_embedding(widths)], dim=-1)
+
+    def _classify_entities(
+        self, span_vectors: torch.Tensor, cls: torch.Tensor
+    ) -> Tuple[Optional[torch.Tensor], torch.Tensor, torch.Tensor]:
+        """
+        Returns identification logits (or `None`), the raw head output, and the per-type scores
+        p(s) (the head output without its "NA" column for the softmax head).
+        """
+        inputs = torch.cat([span_vectors, cls.unsqueeze(1).expand(-1, span_vectors.size(1), -1)], dim=-1)
+        identification, scores = self._entity_head(self._dropout(inputs))
+        type_scores = scores if self._multitask else scores[..., 1:]
+        return identification, scores, type_scores
+
+    def _score_pairs(
+        self,
+        table: RangeMaxTable,
+        spans: torch.Tensor,
+        span_vectors: torch.Tensor,
+        type_scores: torch.Tensor,
+        pairs: torch.Tensor,
+    ) -> Tuple[Optional[torch.Tensor], torch.Tensor]:
+        """
+        Scores the ordered pairs `pairs` (`(num_pairs, 3)`: sentence, head index, tail index into
+        `spans` / `span_vectors` / `type_scores`), `pair_chunk_size` pairs at a time.
+        """
+        identification_chunks, score_chunks = [], []
+        for chunk in pairs.split(self._pair_chunk_size):
+            batch, head, tail = chunk.unbind(-1)
+            head_spans, tail_spans = spans[batch, head], spans[batch, tail]
+            # The words strictly between the two spans; empty when they touch or overlap.
+            between_start = torch.minimum(head_spans[:, 1], tail_spans[:, 1]) + 1
+            between_end = torch.maximum(head_spans[:, 0], tail_spans[:, 0]) - 1
+            context = table.query(batch, between_start, between_end)
+            parts = [span_vectors[batch, head], context, span_vectors[batch, tail]]
+            if self._entity_logits:
+                parts += [type_scores[batch, head], type_scores[batch, tail]]
+            identification, scores = self._relation_head(self._dropout(torch.cat(parts, dim=-1)))
+            identification_chunks.append(identification)
+            score_chunks.append(scores)
+        identification = None if identification_chunks[0] is None else torch.cat(identification_chunks)
+        if not score_chunks:
+            return identification, type_scores.new_zeros((0, len(self._relation_types) + (not self._multitask)))
+        return identification, torch.cat(score_chunks)
+
+    # ------------------------------------------------------------------ losses
+
+    def _candidate_loss(
+        self,
+        identification: Optional[torch.Tensor],
+        scores: torch.Tensor,
+        classes: torch.Tensor,
+        weights: MultiTaskLoss,
+        max_iou: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Per-candidate loss; `classes` holds class indices with `-1` for "no class"."""
+        if not self._multitask:
+            return F.cross_entropy(scores.flatten(0, -2), (classes + 1).flatten(), reduction="none").view_as(classes)
+        positive = classes >= 0
+        if max_iou is not None:
+            binary = iou_scaled_bce(identification, positive, max_iou, weights.iou_delta)
+        else:
+            binary = binary_cross_entropy(identification, positive)
+        ranking = weights.ranking(scores.flatten(0, -2), classes.flatten()).view_as(classes)
+        return weights.alpha * binary + weights.beta * ranking
+
+    # ------------------------------------------------------------------ forward
+
+    def forward(  # type: ignore
+        self,
+        text: TextFieldTensors,
+        spans: torch.Tensor,
+        metadata: List[Dict[str, Any]],
+        span_labels: Optional[torch.Tensor] = None,
+        span_max_iou: Optional[torch.Tensor] = None,
+        entity_spans: Optional[torch.Tensor] = None,
+        relations: Optional[torch.Tensor] = None,
+    ) -> Dict[str, Any]:
+        """
+        # Parameters
+
+        text : `TextFieldTensors`
+            From the `pretrained_transformer_mismatched` indexer: word pieces and word offsets.
+        spans : `torch.Tensor`, `(batch, num_spans, 2)`
+            Candidate spans, inclusive word indices, `-1` padding.
+        metadata : `List[Dict[str, Any]]`
+            Words, gold entities and relations (for the metrics) and the document id.
+        span_labels : `torch.Tensor`, optional, `(batch, num_spans)`
+            Entity label id of each candidate (`"NA"` for non-entities).
+        span_max_iou : `torch.Tensor`, optional, `(batch, num_spans)`
+            ENIoU of each candidate.
+        entity_spans : `torch.Tensor`, optional, `(batch, num_entities, 2)`
+            The gold entities; relation candidates at training time are pairs of them.
+        relations : `torch.Tensor`, optional, `(batch, num_entities, num_entities)`
+            Relation label id of each ordered pair of gold entities, `-1` for none.
+
+        # Returns
+
+        `loss` when labels are given, and per sentence `entities` (`start`, exclusive `end`,
+        `type`, `score`) and `relations` (`head`, `tail` as indices into `entities`, `type`,
+        `score`) unless training.
+        """
+        tokens = text["tokens"]
+        embeddings = self._embedder(
+            tokens["token_ids"],
+            tokens["wordpiece_mask"],
+            type_ids=tokens.get("type_ids"),
+            segment_concat_mask=tokens.get("segment_concat_mask"),
+        )
+        cls = embeddings[:, 0]
+        table = RangeMaxTable(max_pool_words(embeddings, tokens["offsets"]), tokens["offsets"].size(1))
+        span_mask = spans[..., 0] >= 0
+        span_vectors = self._span_vectors(table, spans)
+        entity_identification, entity_scores, entity_type_scores = self._classify_entities(span_vectors, cls)
+
+        output: Dict[str, Any] = {}
+        if span_labels is not None:
+            output["loss"] = self._entity_training_loss(
+                entity_identification, entity_scores, span_labels, span_mask, span_max_iou
+            )
+            if entity_spans is not None and relations is not None:
+                output["loss"] = output["loss"] + self._relation_training_loss(
+                    table, cls, entity_spans, relations
+                )
+        if not self.training:
+            entities, relations_out = self._decode(table, spans, span_mask, span_vectors, entity_scores, entity_type_scores)
+            output["entities"] = entities
+            output["relations"] = relations_out
+            output["tokens"] = [m["tokens"] for m in metadata]
+            output["doc_id"] = [m.get("doc_id") for m in metadata]
+            if all("entities" in m for m in metadata):
+                self._update_metrics(entities, relations_out, metadata)
+        return output
+
+    def _entity_training_loss(
+        self,
+        identification: Optional[torch.Tensor],
+        scores: torch.Tensor,
+        span_labels: torch.Tensor,
+        span_mask: torch.Tensor,
+        span_max_iou: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        classes = self._entity_vocab_to_class[span_labels].masked_fill(~span_mask, -1)
+        positive = span_mask & (classes >= 0)
+        selected = positive | sample_up_to(span_mask & (classes < 0), self._negative_entities)
+        max_iou = span_max_iou if (self._iou_scaled and span_max_iou is not None) else None
+        losses = self._candidate_loss(identification, scores, classes, self._entity_loss, max_iou)
+        return reduce_loss(losses, selected, self._loss_reduction)
+
+    def _relation_training_loss(
+        self, table: RangeMaxTable, cls: torch.Tensor, entity_spans: torch.Tensor, relations: torch.Tensor
+    ) -> torch.Tensor:
+        # AdjacencyField builds a float matrix.
+        relations = relations.long()
+        entity_mask = entity_spans[..., 0] >= 0
+        num_entities = entity_spans.size(1)
+        distinct = ~torch.eye(num_entities, dtype=torch.bool, device=entity_spans.device)
+        valid = entity_mask.unsqueeze(2) & entity_mask.unsqueeze(1) & distinct
+        positive = valid & (relations >= 0)
+        negative = sample_up_to((valid & (relations < 0)).flatten(1), self._negative_relations)
+        selected = positive | negative.view_as(positive)
+        pairs = selected.nonzero()
+        if pairs.size(0) == 0:
+            return cls.new_zeros(())
+        span_vectors = self._span_vectors(table, entity_spans)
+        _, _, type_scores = self._classify_entities(span_vectors, cls)
+        identification, scores = self._score_pairs(table, entity_spans, span_vectors, type_scores, pairs)
+        classes = relations[pairs[:, 0], pairs[:, 1], pairs[:, 2]]
+        losses = self._candidate_loss(identification, scores, classes, self._relation_loss)
+        return reduce_loss(losses, torch.ones_like(losses), self._loss_reduction)
+
+    # ------------------------------------------------------------------ decoding
+
+    def _best_class(self, scores: torch.Tensor, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
+        """
+        The decision rule: `(class index or -1, score)`. Multi-task: the best class if its score
+        reaches `threshold`. Softmax: the most probable of classes and "NA".
+        """
+        if self._multitask:
+            best_score, best_class = scores.max(dim=-1)
+            return best_class.masked_fill(best_score < threshold, -1), best_score
+        probabilities = scores.softmax(dim=-1)
+        best_score, best = probabilities.max(dim=-1)
+        return best - 1, best_score
+
+    def _decode(
+        self,
+        table: RangeMaxTable,
+        spans: torch.Tensor,
+        span_mask: torch.Tensor,
+        span_vectors: torch.Tensor,
+        entity_scores: torch.Tensor,
+        entity_type_scores: torch.Tensor,
+    ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
+        entity_class, entity_score = self._best_class(entity_scores, self._entity_threshold)
+        is_entity = span_mask & (entity_class >= 0)
+        # Gather each sentence's predicted entities to the front: (batch, most entities).
+        counts = is_entity.sum(dim=1)
+        most = int(counts.max()) if counts.numel() else 0
+        order = is_entity.long().argsort(dim=1, descending=True, stable=True)[:, :most]
+        valid = torch.arange(most, device=spans.device).unsqueeze(0) < counts.unsqueeze(1)
+
+        def take(values: torch.Tensor) -> torch.Tensor:
+            index = order.view(order.shape + (1,) * (values.dim() - 2)).expand(order.shape + values.shape[2:])
+            return values.gather(1, index)
+
+        predicted_spans = take(spans)
+        distinct = ~torch.eye(most, dtype=torch.bool, device=spans.device)
+        pairs = (valid.unsqueeze(2) & valid.unsqueeze(1) & distinct).nonzero()
+        relation_class = relation_score = pairs.new_zeros((0,))
+        if pairs.size(0) > 0:
+            _, relation_scores = self._score_pairs(
+                table, predicted_spans, take(span_vectors), take(entity_type_scores), pairs
+            )
+            relation_class, relation_score = self._best_class(relation_scores, self._relation_threshold)
+            kept = relation_class >= 0
+            pairs, relation_class, relation_score = pairs[kept], relation_class[kept], relation_score[kept]
+
+        # From here on only the predicted items remain: plain Python lists are cheap.
+        span_list = predicted_spans.tolist()
+        class_list = take(entity_class.unsqueeze(-1)).squeeze(-1).tolist()
+        score_list = take(entity_score.unsqueeze(-1)).squeeze(-1).tolist()
+        entities: List[List[Dict[str, Any]]] = []
+        for sentence, count in enumerate(counts.tolist()):
+            entities.append(
+                [
+                    {
+                        "start": span_list[sentence][i][0],
+                        "end": span_list[sentence][i][1] + 1,
+                        "type": self._entity_types[class_list[sentence][i]],
+                        "score": score_list[sentence][i],
+                    }
+                    for i in range(count)
+                ]
+            )
+        relations: List[List[Dict[str, Any]]] = [[] for _ in entities]
+        best_symmetric: Dict[Tuple[int, int, int, str], Dict[str, Any]] = {}
+        for (sentence, head, tail), label_index, score in zip(
+            pairs.tolist(), relation_class.tolist(), relation_score.tolist()
+        ):
+            label = self._relation_types[label_index]
+            relation = {"head": head, "tail": tail, "type": label, "score": score}
+            if label in self._symmetric:
+                # (a, b) and (b, a) are one relation: keep the better-scored direction.
+                key = (sentence, min(head, tail), max(head, tail), label)
+                if key in best_symmetric and best_symmetric[key]["score"] >= score:
+                    continue
+                best_symmetric[key] = relation
+                continue
+            relations[sentence].append(relation)
+        for (sentence, _, _, _), relation in best_symmetric.items():
+            relations[sentence].append(relation)
+        return entities, relations
+
+    # ------------------------------------------------------------------ metrics
+
+    def _update_metrics(
+        self,
+        entities: List[List[Dict[str, Any]]],
+        relations: List[List[Dict[str, Any]]],
+        metadata: List[Dict[str, Any]],
+    ) -> None:
+        predicted_entities = [[(e["start"], e["end"], e["type"]) for e in sentence] for sentence in entities]
+        predicted_relations = [
+            [(ents[r["head"]], ents[r["tail"]], r["type"]) for r in sentence]
+            for ents, sentence in zip(predicted_entities, relations)
+        ]
+        gold_entities = [[tuple(e) for e in m["entities"]] for m in metadata]
+        gold_relations = [
+            [(ents[h], ents[t], label) for h, t, label in m["relations"]]
+            for ents, m in zip(gold_entities, metadata)
+        ]
+        self._ner_f1(predicted_entities, gold_entities)
+        self._relation_f1(predicted_relations, gold_relations)
+        self._strict_relation_f1(predicted_relations, gold_relations)
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        metrics: Dict[str, float] = {}
+        for prefix, metric in (
+            ("ner", self._ner_f1),
+            ("rel", self._relation_f1),
+            ("rel_strict", self._strict_relation_f1),
+        ):
+            for name, value in metric.get_metric(reset).items():
+                metrics[f"{prefix}_{name}"] = value
+        return metrics
+
+    default_predictor = "spert_mt"

@@ -1,0 +1,110 @@
+"""
+The losses of the multi-task heads (SPEC.md, "The multi-task head").
+
+Every function returns one loss value per candidate; `reduce_loss` turns them into the batch loss.
+"""
+import torch
+import torch.nn.functional as F
+from allennlp.common import FromParams
+
+
+def pairwise_ranking_loss(
+    scores: torch.Tensor,
+    labels: torch.Tensor,
+    margin_positive: float = 2.5,
+    margin_negative: float = 0.5,
+    scale: float = 2.0,
+) -> torch.Tensor:
+    """
+    The ranking loss of dos Santos et al. (2015), per candidate.
+
+    # Parameters
+
+    scores : `torch.Tensor`, `(num_candidates, num_classes)`
+        Class scores; the "no class" (NA) option has no score.
+    labels : `torch.Tensor`, `(num_candidates,)`
+        The gold class of each candidate, `-1` for NA.
+
+    A positive pays `log(1 + exp(scale * (margin_positive - s_gold)))`; every candidate pays
+    `log(1 + exp(scale * (margin_negative + s_wrong)))` for its highest-scoring wrong class
+    (for a negative: its highest-scoring class).
+    """
+    positive = labels >= 0
+    safe_labels = labels.clamp(min=0).unsqueeze(-1)
+    gold_scores = scores.gather(-1, safe_labels).squeeze(-1)
+    # The gold class may not be chosen as the "wrong" one.
+    wrong_scores = scores.scatter(-1, safe_labels, float("-inf")) if scores.size(-1) > 1 else None
+    best_wrong = torch.where(
+        positive,
+        wrong_scores.max(-1).values if wrong_scores is not None else torch.full_like(gold_scores, float("-inf")),
+        scores.max(-1).values,
+    )
+    loss_positive = torch.where(positive, F.softplus(scale * (margin_positive - gold_scores)), 0.0)
+    # softplus(-inf) = 0: a positive of a single-class task has no wrong class.
+    loss_negative = F.softplus(scale * (margin_negative + best_wrong))
+    return loss_positive + loss_negative
+
+
+def iou_scaled_bce(
+    logits: torch.Tensor, targets: torch.Tensor, max_iou: torch.Tensor, delta: float = 0.25
+) -> torch.Tensor:
+    """
+    The IoU-scaled identification loss, per candidate:
+    `-q (1 - delta) log p - delta (1 - q) (1 + max_iou) log (1 - p)` with `p = sigmoid(logits)`,
+    `q` the 0/1 target and `max_iou` the candidate's largest IoU with a gold entity (ENIoU).
+    """
+    targets = targets.to(logits.dtype)
+    log_p = F.logsigmoid(logits)
+    log_not_p = F.logsigmoid(-logits)
+    return -targets * (1 - delta) * log_p - delta * (1 - targets) * (1 + max_iou) * log_not_p
+
+
+def binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Plain binary cross-entropy per candidate."""
+    return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
+
+
+def reduce_loss(losses: torch.Tensor, mask: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Sum or mean of `losses` over the candidates where `mask` is set (0 when there are none)."""
+    total = (losses * mask).sum()
+    if reduction == "sum":
+        return total
+    return total / mask.sum().clamp(min=1)
+
+
+class MultiTaskLoss(FromParams):
+    """
+    The weights and margins of one multi-task head's loss: `alpha * identification + beta * ranking`.
+
+    # Parameters
+
+    alpha : `float`, optional (default = `1.0`)
+        Weight of the identification (binary) loss.
+    beta : `float`, optional (default = `1.0`)
+        Weight of the classification (ranking) loss.
+    margin_positive, margin_negative, scale : `float`
+        m+, m- and gamma of the ranking loss (2.5, 0.5, 2).
+    iou_delta : `float`, optional (default = `0.25`)
+        delta of the IoU-scaled identification loss (entities only).
+    """
+
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        margin_positive: float = 2.5,
+        margin_negative: float = 0.5,
+        scale: float = 2.0,
+        iou_delta: float = 0.25,
+    ) -> None:
+        self.alpha = alpha
+        self.beta = beta
+        self.margin_positive = margin_positive
+        self.margin_negative = margin_negative
+        self.scale = scale
+        self.iou_delta = iou_delta
+
+    def ranking(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return pairwise_ranking_loss(
+            scores, labels, self.margin_positive, self.margin_negative, self.scale
+        )

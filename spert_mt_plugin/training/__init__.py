@@ -1,0 +1,1 @@
+from spert_mt_plugin.training.linear_warmup import LinearWarmupFraction

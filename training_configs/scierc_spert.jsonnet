@@ -1,0 +1,3 @@
+// SciERC ablation (Table 2): the full model with the 'spert' switch(es) of spert_mt.libsonnet.
+local spert = import 'spert_mt.libsonnet';
+(import 'scierc.jsonnet') + { model+: spert.ablations.spert }
