@@ -9,4 +9,12 @@ from spert_mt_plugin.settings import apply_defaults
 
 apply_defaults()
 
-from spert_mt_plugin import dataset_readers, metrics, models, training, vocabulary  # noqa: E402,F401
+from spert_mt_plugin import (  # noqa: E402,F401
+    commands,
+    dataset_readers,
+    metrics,
+    models,
+    predictors,
+    training,
+    vocabulary,
+)

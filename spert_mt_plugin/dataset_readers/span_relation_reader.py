@@ -95,7 +95,7 @@ class SpanRelationReader(DatasetReader):
         The longest candidate span, in words (SPEC: L).
     types_file : `str`, optional (default = `None`)
         A SpERT types file. When given, every entity and relation type in the data must be listed
-        in it, and its symmetric relation types are passed to the model through the metadata.
+        in it. (Label ids and symmetric relation types come from the `spert_types` vocabulary.)
     """
 
     def __init__(
@@ -110,10 +110,15 @@ class SpanRelationReader(DatasetReader):
             raise DataError(f"max_span_width must be at least 1, got {max_span_width}")
         self._token_indexers = token_indexers
         self._max_span_width = max_span_width
-        self._types = EntityRelationTypes.from_file(types_file) if types_file else None
+        self._types_file = types_file
+        self._types: Optional[EntityRelationTypes] = None
 
     @property
     def types(self) -> Optional[EntityRelationTypes]:
+        # Loaded on first use: a trained model's reader rebuilt for prediction on another machine
+        # does not need the training data's types file (the vocabulary carries the types).
+        if self._types is None and self._types_file:
+            self._types = EntityRelationTypes.from_file(self._types_file)
         return self._types
 
     def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
@@ -150,7 +155,7 @@ class SpanRelationReader(DatasetReader):
         if any(not token or token.isspace() for token in tokens):
             position = next(i for i, t in enumerate(tokens) if not t or t.isspace())
             raise DataError(f"{location}: token {position} is empty or whitespace")
-        types = self._types
+        types = self.types
         span_types: Dict[Tuple[int, int], str] = {}
         for index, (start, end, label) in enumerate(sentence.entities):
             if not (isinstance(start, int) and isinstance(end, int)):
@@ -219,8 +224,6 @@ class SpanRelationReader(DatasetReader):
             "spans": ListField([SpanField(start, end, text) for start, end in candidate_spans]),
         }
         metadata: Dict[str, Any] = {"tokens": list(tokens), "doc_id": doc_id}
-        if self._types is not None:
-            metadata["symmetric_relations"] = sorted(self._types.symmetric_relations)
         if entities is not None:
             entities = [(int(s), int(e), str(t)) for s, e, t in entities]
             relations = [(int(h), int(t), str(r)) for h, t, r in (relations or [])]

@@ -1,5 +1,5 @@
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,25 @@ def sample_up_to(candidates: torch.Tensor, limit: int) -> torch.Tensor:
     keys = torch.rand(candidates.shape, device=candidates.device).masked_fill(~candidates, 2.0)
     ranks = keys.argsort(dim=1).argsort(dim=1)
     return candidates & (ranks < limit)
+
+
+def merge_symmetric_relations(
+    relations: List[Dict[str, Any]], symmetric: Set[str]
+) -> List[Dict[str, Any]]:
+    """
+    For a symmetric relation type, (a, b) and (b, a) are one relation: of the two directions,
+    keep the better-scored one. Other relations pass unchanged, in order.
+    """
+    best: Dict[Tuple[int, int, str], Dict[str, Any]] = {}
+    merged: List[Dict[str, Any]] = []
+    for relation in relations:
+        if relation["type"] not in symmetric:
+            merged.append(relation)
+            continue
+        key = (min(relation["head"], relation["tail"]), max(relation["head"], relation["tail"]), relation["type"])
+        if key not in best or relation["score"] > best[key]["score"]:
+            best[key] = relation
+    return merged + list(best.values())
 
 
 @Model.register("spert_mt")
@@ -303,7 +322,9 @@ class SpertMT(Model):
     ) -> torch.Tensor:
         classes = self._entity_vocab_to_class[span_labels].masked_fill(~span_mask, -1)
         positive = span_mask & (classes >= 0)
-        selected = positive | sample_up_to(span_mask & (classes < 0), self._negative_entities)
+        negative = span_mask & (classes < 0)
+        # Evaluation scores every candidate, so that its loss is deterministic.
+        selected = positive | (sample_up_to(negative, self._negative_entities) if self.training else negative)
         max_iou = span_max_iou if (self._iou_scaled and span_max_iou is not None) else None
         losses = self._candidate_loss(identification, scores, classes, self._entity_loss, max_iou)
         return reduce_loss(losses, selected, self._loss_reduction)
@@ -318,8 +339,10 @@ class SpertMT(Model):
         distinct = ~torch.eye(num_entities, dtype=torch.bool, device=entity_spans.device)
         valid = entity_mask.unsqueeze(2) & entity_mask.unsqueeze(1) & distinct
         positive = valid & (relations >= 0)
-        negative = sample_up_to((valid & (relations < 0)).flatten(1), self._negative_relations)
-        selected = positive | negative.view_as(positive)
+        negative = valid & (relations < 0)
+        if self.training:
+            negative = sample_up_to(negative.flatten(1), self._negative_relations).view_as(negative)
+        selected = positive | negative
         pairs = selected.nonzero()
         if pairs.size(0) == 0:
             return cls.new_zeros(())
@@ -395,22 +418,13 @@ class SpertMT(Model):
                 ]
             )
         relations: List[List[Dict[str, Any]]] = [[] for _ in entities]
-        best_symmetric: Dict[Tuple[int, int, int, str], Dict[str, Any]] = {}
         for (sentence, head, tail), label_index, score in zip(
             pairs.tolist(), relation_class.tolist(), relation_score.tolist()
         ):
-            label = self._relation_types[label_index]
-            relation = {"head": head, "tail": tail, "type": label, "score": score}
-            if label in self._symmetric:
-                # (a, b) and (b, a) are one relation: keep the better-scored direction.
-                key = (sentence, min(head, tail), max(head, tail), label)
-                if key in best_symmetric and best_symmetric[key]["score"] >= score:
-                    continue
-                best_symmetric[key] = relation
-                continue
-            relations[sentence].append(relation)
-        for (sentence, _, _, _), relation in best_symmetric.items():
-            relations[sentence].append(relation)
+            relations[sentence].append(
+                {"head": head, "tail": tail, "type": self._relation_types[label_index], "score": score}
+            )
+        relations = [merge_symmetric_relations(r, self._symmetric) for r in relations]
         return entities, relations
 
     # ------------------------------------------------------------------ metrics
@@ -436,6 +450,9 @@ class SpertMT(Model):
         self._strict_relation_f1(predicted_relations, gold_relations)
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        # Predictions are decoded only in evaluation: during training there is nothing to report.
+        if self.training:
+            return {}
         metrics: Dict[str, float] = {}
         for prefix, metric in (
             ("ner", self._ner_f1),

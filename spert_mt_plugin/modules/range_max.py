@@ -64,11 +64,14 @@ class RangeMaxTable:
         ranges of words without word pieces give zero vectors.
         """
         empty_range = ends < starts
-        length = (ends - starts + 1).clamp(min=1)
+        # Empty ranges may point one past the last word; read a valid row and blank it below.
+        starts = starts.masked_fill(empty_range, 0)
+        ends = ends.masked_fill(empty_range, 0)
+        length = ends - starts + 1
         level = torch.log2(length.float()).floor().long().clamp(max=self.table.size(0) - 1)
         window = 2**level
-        first = self.table[level, batch_index, starts.clamp(min=0)]
-        second = self.table[level, batch_index, (ends - window + 1).clamp(min=0)]
+        first = self.table[level, batch_index, starts]
+        second = self.table[level, batch_index, ends - window + 1]
         pooled = torch.maximum(first, second)
         blank = empty_range.unsqueeze(-1) | (pooled == self.empty)
         return pooled.masked_fill(blank, 0.0)

@@ -1,0 +1,1 @@
+from spert_mt_plugin.commands.serve import Serve

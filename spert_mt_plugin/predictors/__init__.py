@@ -1,0 +1,1 @@
+from spert_mt_plugin.predictors.spert_mt import InputError, SpertMTPredictor

@@ -1,0 +1,45 @@
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = PROJECT_ROOT / "fixtures"
+TINY_BERT = str(FIXTURES / "tiny_bert")
+# The real datasets: $SPERT_DATA_DIR if set, else ../shared/data beside the checkout.
+SHARED_DATA = Path(os.environ.get("SPERT_TEST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
+
+requires_shared_data = pytest.mark.skipif(
+    not (SHARED_DATA / "conll04" / "conll04_types.json").exists(),
+    reason=f"real datasets not found in {SHARED_DATA}",
+)
+
+
+@pytest.fixture(autouse=True)
+def _run_from_project_root(monkeypatch):
+    # Configs and fixtures use paths relative to the project root, as `allennlp` users do.
+    monkeypatch.chdir(PROJECT_ROOT)
+
+
+@pytest.fixture(scope="session")
+def trained_archive(tmp_path_factory) -> str:
+    """A model trained to fit the fixture sentences on the tiny encoder (a few seconds)."""
+    import json
+
+    from allennlp.commands.train import train_model_from_file
+
+    serialization_dir = tmp_path_factory.mktemp("trained") / "run"
+    # AllenNLP 2.x overrides take dotted keys; a nested dict would replace the whole section.
+    overrides = {
+        "validation_data_path": None,
+        "trainer.num_epochs": 40,
+        "trainer.learning_rate_scheduler": None,
+        "random_seed": 3, "numpy_seed": 3, "pytorch_seed": 3,
+    }
+    cwd = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        train_model_from_file(str(FIXTURES / "experiment.jsonnet"), str(serialization_dir), json.dumps(overrides))
+    finally:
+        os.chdir(cwd)
+    return str(serialization_dir / "model.tar.gz")

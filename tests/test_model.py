@@ -1,0 +1,204 @@
+import json
+import os
+
+import pytest
+import torch
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Batch
+from allennlp.data.data_loaders import SimpleDataLoader
+
+from spert_mt_plugin.models.spert_mt import SpertMT, merge_symmetric_relations, sample_up_to
+from tests.conftest import FIXTURES, PROJECT_ROOT
+
+CONFIG = str(FIXTURES / "experiment.jsonnet")
+SENTENCES = str(FIXTURES / "data" / "sentences.json")
+# BertModel's pooler is not used by span extraction.
+POOLER = {
+    "_embedder.transformer_model.pooler.dense.weight",
+    "_embedder.transformer_model.pooler.dense.bias",
+}
+ABLATIONS = {
+    "full": {},
+    "no_mtl": {"multitask": False},
+    "no_eil": {"iou_scaled_identification": False},
+    "no_entity_logits": {"entity_logits": False},
+    "spert": {"multitask": False, "iou_scaled_identification": False, "entity_logits": False},
+}
+
+
+class SpertMTTest(ModelTestCase):
+    def setup_method(self):
+        super().setup_method()
+        os.chdir(PROJECT_ROOT)
+        self.set_up_model(CONFIG, SENTENCES, seed=1)
+
+    @pytest.mark.parametrize("variant", list(ABLATIONS))
+    def test_model_can_train_save_and_load(self, variant, monkeypatch):
+        monkeypatch.setenv("SPERT_TEST_MODEL_SWITCHES", json.dumps(ABLATIONS[variant]))
+        self.set_up_model(CONFIG, SENTENCES, seed=1)
+        model = self.model
+        assert model._multitask == ABLATIONS[variant].get("multitask", True)
+        assert model._entity_logits == ABLATIONS[variant].get("entity_logits", True)
+        self.ensure_model_can_train_save_and_load(self.param_file, gradients_to_ignore=POOLER, seed=1)
+
+    def test_batch_predictions_match_single_predictions(self):
+        # Padding (spans, entities, word pieces) must not change any sentence's result.
+        self.model.eval()
+        self.ensure_batch_predictions_are_consistent(keys_to_ignore=("loss",))
+
+    def test_the_spert_config_has_the_baseline_heads(self, monkeypatch):
+        monkeypatch.setenv("SPERT_TEST_MODEL_SWITCHES", json.dumps(ABLATIONS["spert"]))
+        self.set_up_model(CONFIG, SENTENCES)
+        # softmax over 3 entity types + NA, relation input without entity logits
+        assert self.model._entity_head.classification.out_features == 4
+        assert not hasattr(self.model._entity_head, "identification")
+        hidden, width = 16, 8
+        assert self.model._relation_head.classification.in_features == 3 * hidden + 2 * width
+
+
+def train(model, instances, steps, lr=1e-2, batch_size=3):
+    loader = SimpleDataLoader(instances, batch_size, shuffle=True, vocab=model.vocab)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    done = 0
+    while done < steps:
+        for batch in loader:
+            loss = model(**batch)["loss"]
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            done += 1
+    model.eval()
+    with torch.no_grad():
+        model.get_metrics(reset=True)
+        for batch in SimpleDataLoader(instances, batch_size, vocab=model.vocab):
+            model(**batch)
+    return model.get_metrics(reset=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["full", "spert"])
+def test_model_overfits_the_fixture(variant, monkeypatch):
+    monkeypatch.setenv("SPERT_TEST_MODEL_SWITCHES", json.dumps(ABLATIONS[variant]))
+    test_case = ModelTestCase()
+    test_case.set_up_model(CONFIG, SENTENCES, seed=3)
+    metrics = train(test_case.model, test_case.instances, steps=80)
+    assert metrics["ner_f1"] >= 0.9
+    assert metrics["rel_f1"] >= 0.8
+    assert metrics["rel_strict_f1"] >= 0.8
+
+
+def model_and_instances(**model_overrides):
+    """A fresh (untrained) model of the fixture config, with `model_overrides`, its instances and reader."""
+    from allennlp.common import Params
+    from allennlp.data import DatasetReader
+    from allennlp.models import Model
+
+    test_case = ModelTestCase()
+    test_case.set_up_model(CONFIG, SENTENCES, seed=2)
+    params = Params.from_file(CONFIG)
+    reader = DatasetReader.from_params(params["dataset_reader"])
+    model_params = params["model"]
+    model_params.params.update(model_overrides)
+    torch.manual_seed(2)
+    model = Model.from_params(vocab=test_case.vocab, params=model_params)
+    return model, test_case.instances, reader
+
+
+def test_a_1000_word_sentence_is_folded_by_the_encoder():
+    # The tiny encoder has 64 positions: 1000 words need 17 windows.
+    model, _, reader = model_and_instances()
+    words = ["Ada", "Lovelace", "works", "for", "Acme", "Corp", "in", "Paris", "."] * 111 + ["Oslo"]
+    instance = reader.text_to_instance(words, [(0, 2, "Person"), (995, 997, "Person")], [(0, 1, "Works_For")])
+    batch = Batch([instance])
+    batch.index_instances(model.vocab)
+    tensors = batch.as_tensor_dict()
+    tokens = tensors["text"]["tokens"]
+    assert tokens["token_ids"].size(1) > 64 * 16
+    embeddings = model._embedder(
+        tokens["token_ids"], tokens["wordpiece_mask"], segment_concat_mask=tokens["segment_concat_mask"]
+    )
+    assert embeddings.shape[:2] == (1, 1002)  # [CLS] + one piece per word + [SEP], unfolded
+    assert embeddings[0, -2].abs().sum() > 0
+    model.train()
+    loss = model(**tensors)["loss"]
+    assert torch.isfinite(loss)
+    loss.backward()
+    model.eval()
+    with torch.no_grad():
+        output = model(**tensors)
+    assert torch.isfinite(output["loss"]) and len(output["tokens"][0]) == 1000
+
+
+def test_decoding_threshold_rule():
+    model, _, _ = model_and_instances()
+    scores = torch.tensor([[0.9, 0.1, -1.0], [0.5, 0.84, 0.2], [0.85, 2.0, 1.0]])
+    classes, best = model._best_class(scores, threshold=0.85)
+    assert classes.tolist() == [0, -1, 1]  # 0.84 < theta -> NA; ties to theta are kept
+    assert best.tolist() == pytest.approx([0.9, 0.84, 2.0])
+
+
+def test_softmax_decoding_picks_na_when_it_wins():
+    model, _, _ = model_and_instances(multitask=False)
+    logits = torch.tensor([[3.0, 1.0, 0.0, 0.0], [0.0, 0.5, 4.0, 0.0]])  # column 0 is NA
+    classes, _ = model._best_class(logits, threshold=0.85)
+    assert classes.tolist() == [-1, 1]
+
+
+def test_symmetric_relations_are_merged_keeping_the_better_direction():
+    relations = [
+        {"head": 0, "tail": 1, "type": "Married_To", "score": 1.0},
+        {"head": 1, "tail": 0, "type": "Married_To", "score": 2.0},
+        {"head": 0, "tail": 2, "type": "Works_For", "score": 1.0},
+        {"head": 2, "tail": 0, "type": "Works_For", "score": 1.5},
+    ]
+    merged = merge_symmetric_relations(relations, {"Married_To"})
+    assert merged == [relations[2], relations[3], relations[1]]
+
+
+def test_pair_chunking_does_not_change_predictions():
+    model, instances, _ = model_and_instances(entity_threshold=-100.0, relation_threshold=-100.0)
+    batch = Batch(instances)
+    batch.index_instances(model.vocab)
+    tensors = batch.as_tensor_dict()
+    model.eval()
+    with torch.no_grad():
+        whole = model(**tensors)
+        model._pair_chunk_size = 7
+        chunked = model(**tensors)
+    assert sum(len(r) for r in whole["relations"]) > 7
+    for a, b in zip(whole["relations"], chunked["relations"]):
+        assert [(r["head"], r["tail"], r["type"]) for r in a] == [(r["head"], r["tail"], r["type"]) for r in b]
+        assert [r["score"] for r in a] == pytest.approx([r["score"] for r in b], abs=1e-5)
+
+
+def test_negative_sampling_keeps_at_most_the_limit_and_only_candidates():
+    torch.manual_seed(0)
+    candidates = torch.tensor([[True] * 10 + [False] * 5, [True, False] * 7 + [True]])
+    chosen = sample_up_to(candidates, 4)
+    assert chosen.sum(dim=1).tolist() == [4, 4]
+    assert not (chosen & ~candidates).any()
+    assert sample_up_to(candidates, 100).equal(candidates)
+    # A new draw each call (each epoch).
+    assert not all(sample_up_to(candidates, 4).equal(chosen) for _ in range(5))
+
+
+def test_entity_loss_counts_positives_and_sampled_negatives_only():
+    model, instances, _ = model_and_instances(negative_entities=0, negative_relations=0)
+    batch = Batch(instances[:1])
+    batch.index_instances(model.vocab)
+    tensors = batch.as_tensor_dict()
+    model.train()
+    # With no negatives the loss only depends on the 3 gold spans and the 2 gold relations.
+    loss_a = model(**tensors)["loss"]
+    tensors["span_labels"] = tensors["span_labels"].clone()
+    unchanged = model(**tensors)["loss"]
+    assert loss_a.item() == pytest.approx(unchanged.item(), rel=1e-5)
+
+
+def test_wrong_embedder_type_is_rejected():
+    from allennlp.modules.token_embedders import Embedding
+
+    model, _, _ = model_and_instances()
+    with pytest.raises(ValueError, match="pretrained_transformer"):
+        SpertMT(model.vocab, Embedding(embedding_dim=4, num_embeddings=10))

@@ -1,0 +1,46 @@
+import torch
+
+from spert_mt_plugin.modules.range_max import RangeMaxTable, max_pool_words
+
+
+def test_max_pool_words_takes_the_max_over_each_words_pieces():
+    embeddings = torch.tensor([[[0.0, 9.0], [1.0, 2.0], [3.0, 0.0], [5.0, 5.0], [0.0, 9.0]]])
+    offsets = torch.tensor([[[1, 2], [3, 3], [-1, -1]]])
+    words = max_pool_words(embeddings, offsets)
+    assert words[0, 0].tolist() == [3.0, 2.0]
+    assert words[0, 1].tolist() == [5.0, 5.0]
+    # A word without word pieces carries the "empty" marker.
+    assert (words[0, 2] == torch.finfo(torch.float32).min).all()
+
+
+def test_range_max_matches_brute_force_for_every_range():
+    torch.manual_seed(0)
+    words = torch.randn(2, 13, 4)
+    table = RangeMaxTable(words, longest_range=13)
+    starts, ends, batch = [], [], []
+    for b in range(2):
+        for i in range(13):
+            for j in range(i, 13):
+                starts.append(i)
+                ends.append(j)
+                batch.append(b)
+    pooled = table.query(torch.tensor(batch), torch.tensor(starts), torch.tensor(ends))
+    expected = torch.stack([words[b, i : j + 1].max(dim=0).values for b, i, j in zip(batch, starts, ends)])
+    assert torch.equal(pooled, expected)
+
+
+def test_empty_ranges_and_pieceless_words_give_zero_vectors():
+    words = torch.randn(1, 5, 3)
+    words[0, 2] = torch.finfo(torch.float32).min
+    table = RangeMaxTable(words, longest_range=5)
+    pooled = table.query(torch.tensor([0, 0, 0]), torch.tensor([3, 2, 1]), torch.tensor([2, 2, 2]))
+    assert pooled[0].tolist() == [0.0, 0.0, 0.0]  # end < start: nothing between
+    assert pooled[1].tolist() == [0.0, 0.0, 0.0]  # only a word without pieces
+    assert torch.equal(pooled[2], torch.maximum(words[0, 1], words[0, 2]))
+
+
+def test_range_max_passes_gradients_to_the_maxima():
+    words = torch.tensor([[[1.0], [3.0], [2.0]]], requires_grad=True)
+    table = RangeMaxTable(words, longest_range=3)
+    table.query(torch.tensor([0]), torch.tensor([0]), torch.tensor([2])).sum().backward()
+    assert words.grad.view(-1).tolist() == [0.0, 1.0, 0.0]

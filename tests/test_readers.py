@@ -1,0 +1,220 @@
+import json
+import logging
+
+import pytest
+from allennlp.data import Batch, Vocabulary
+from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
+
+from spert_mt_plugin.dataset_readers import DataError, DygieJsonlReader, SpertJsonReader
+from spert_mt_plugin.dataset_readers.span_relation_reader import max_iou_with_gold, span_iou
+from spert_mt_plugin.settings import bundled_encoder
+from spert_mt_plugin.vocabulary import TypesFileVocabulary
+from tests.conftest import FIXTURES, TINY_BERT
+
+TYPES = str(FIXTURES / "data" / "types.json")
+SENTENCES = str(FIXTURES / "data" / "sentences.json")
+
+
+def make_reader(cls=SpertJsonReader, **kwargs):
+    indexers = {"tokens": PretrainedTransformerMismatchedIndexer(TINY_BERT, max_length=64)}
+    return cls(indexers, types_file=kwargs.pop("types_file", TYPES), **kwargs)
+
+
+def tensors(instances):
+    vocab = TypesFileVocabulary.from_types_file(TYPES)
+    batch = Batch(instances)
+    batch.index_instances(vocab)
+    return vocab, batch.as_tensor_dict()
+
+
+def test_reads_every_fixture_sentence_with_its_annotation():
+    instances = list(make_reader().read(SENTENCES))
+    assert len(instances) == 6
+    first = instances[0]["metadata"].metadata
+    assert first["tokens"][:2] == ["Ada", "Lovelace"]
+    assert first["entities"] == [(0, 2, "Person"), (4, 6, "Organization"), (7, 8, "Location")]
+    assert first["relations"] == [(0, 1, "Works_For"), (1, 2, "Located_In")]
+    assert first["doc_id"] == "s0"
+
+
+def test_candidate_spans_and_their_labels():
+    # "Bob is married to Carol ." with spans of 1..3 words: 6 + 5 + 4 = 15 candidates.
+    instance = make_reader(max_span_width=3).text_to_instance(
+        ["Bob", "is", "married", "to", "Carol", "."], [(0, 1, "Person"), (4, 5, "Person")], [(0, 1, "Married_To")]
+    )
+    spans = [(f.span_start, f.span_end) for f in instance["spans"].field_list]
+    assert len(spans) == 15
+    assert spans[:4] == [(0, 0), (0, 1), (0, 2), (1, 1)]
+    labels = dict(zip(spans, instance["span_labels"].labels))
+    assert labels[(0, 0)] == "Person" and labels[(4, 4)] == "Person"
+    assert [label for span, label in labels.items() if span not in [(0, 0), (4, 4)]] == ["NA"] * 13
+
+
+def test_word_piece_offsets_follow_the_encoder_tokenizer():
+    # "Zork" is not in the tiny vocabulary: Z ##o ##r ##k. [CLS] is word piece 0.
+    instance = make_reader().text_to_instance(["Ada", "Zork", "."])
+    _, batch = tensors([instance])
+    assert batch["text"]["tokens"]["offsets"][0].tolist() == [[1, 1], [2, 5], [6, 6]]
+    assert batch["text"]["tokens"]["token_ids"].shape[1] == 8  # [CLS] 6 pieces [SEP]
+
+
+def test_span_max_iou_by_hand():
+    # gold entity: words 1..2 (inclusive)
+    instance = make_reader(max_span_width=2).text_to_instance(
+        ["a", "b", "c", "d", "e", "f"], [(1, 3, "Person")], []
+    )
+    spans = [(f.span_start, f.span_end) for f in instance["spans"].field_list]
+    iou = dict(zip(spans, instance["span_max_iou"].tensor.tolist()))
+    assert iou[(1, 2)] == pytest.approx(1.0)
+    assert iou[(0, 1)] == pytest.approx(1 / 3)  # overlap 1 word, union 0..2
+    assert iou[(2, 3)] == pytest.approx(1 / 3)
+    assert iou[(1, 1)] == pytest.approx(1 / 2)
+    assert iou[(3, 4)] == 0.0 and iou[(5, 5)] == 0.0
+
+
+def test_span_max_iou_takes_the_best_gold_entity_and_is_zero_without_entities():
+    assert span_iou(0, 3, 2, 5) == pytest.approx(2 / 6)
+    assert span_iou(0, 1, 2, 3) == 0.0
+    import numpy
+
+    spans = numpy.array([[2, 3], [0, 0]])
+    gold = numpy.array([[0, 3], [2, 4]])
+    assert max_iou_with_gold(spans, gold).tolist() == pytest.approx([2 / 3, 1 / 4])
+    assert max_iou_with_gold(spans, numpy.zeros((0, 2), dtype=int)).tolist() == [0.0, 0.0]
+
+
+def test_relations_become_a_labelled_matrix_over_gold_entities():
+    instances = list(make_reader().read(SENTENCES))
+    vocab, batch = tensors(instances[:1])
+    relations = batch["relations"][0].long()
+    works_for = vocab.get_token_index("Works_For", "relation_labels")
+    located_in = vocab.get_token_index("Located_In", "relation_labels")
+    assert relations.tolist() == [[-1, works_for, -1], [-1, -1, located_in], [-1, -1, -1]]
+    assert batch["entity_spans"][0].tolist() == [[0, 1], [4, 5], [7, 7]]
+
+
+def test_sentence_without_entities_has_one_padding_entity():
+    instance = make_reader().text_to_instance(["It", "rained", "."], [], [])
+    _, batch = tensors([instance])
+    assert batch["entity_spans"].tolist() == [[[-1, -1]]]
+    assert batch["relations"].tolist() == [[[-1.0]]]
+
+
+def test_nested_entities_are_kept():
+    instances = list(make_reader().read(SENTENCES))
+    metadata = instances[2]["metadata"].metadata
+    assert (1, 4, "Organization") in metadata["entities"] and (3, 4, "Location") in metadata["entities"]
+    labels = dict(
+        zip([(f.span_start, f.span_end) for f in instances[2]["spans"].field_list], instances[2]["span_labels"].labels)
+    )
+    assert labels[(1, 3)] == "Organization" and labels[(3, 3)] == "Location"
+
+
+def test_dygie_reader_gives_the_same_sentences_as_spert_json():
+    spert = [i["metadata"].metadata for i in make_reader().read(SENTENCES)]
+    dygie = [i["metadata"].metadata for i in make_reader(DygieJsonlReader).read(str(FIXTURES / "data" / "sentences.dygie.jsonl"))]
+    assert len(spert) == len(dygie) == 6
+    for a, b in zip(spert, dygie):
+        assert a["tokens"] == b["tokens"]  # -LRB- / -RRB- restored to ( )
+        assert a["entities"] == b["entities"]
+        assert a["relations"] == b["relations"]
+    assert dygie[4]["tokens"][1] == "(" and dygie[4]["doc_id"] == "docB#1"
+
+
+def test_json_lines_input(tmp_path):
+    documents = json.loads(open(SENTENCES).read())
+    path = tmp_path / "sentences.jsonl"
+    path.write_text("\n".join(json.dumps(d) for d in documents) + "\n")
+    assert len(list(make_reader().read(str(path)))) == 6
+
+
+def test_types_file_gives_fixed_label_ids_and_symmetric_relations():
+    vocab = TypesFileVocabulary.from_types_file(TYPES)
+    assert vocab.get_index_to_token_vocabulary("entity_labels") == {
+        0: "NA", 1: "Person", 2: "Organization", 3: "Location"
+    }
+    assert list(vocab.get_token_to_index_vocabulary("symmetric_relation_labels")) == ["Married_To"]
+
+
+def test_empty_sentences_are_skipped_and_counted(tmp_path, caplog):
+    path = tmp_path / "with_empty.json"
+    path.write_text(json.dumps([{"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": []}]))
+    with caplog.at_level(logging.WARNING):
+        instances = list(make_reader().read(str(path)))
+    assert len(instances) == 1
+    assert "skipped 1 empty sentence" in caplog.text
+
+
+def test_bundled_encoder_is_uncased_and_tiny_encoder_is_cased():
+    bundled = PretrainedTransformerMismatchedIndexer(bundled_encoder())
+    tiny = PretrainedTransformerMismatchedIndexer(TINY_BERT)
+    vocab = Vocabulary()
+    from allennlp.data import Token
+
+    def ids(indexer, word):
+        return indexer.tokens_to_indices([Token(word)], vocab)["token_ids"]
+
+    assert ids(bundled, "Paris") == ids(bundled, "paris")
+    assert ids(tiny, "Paris") != ids(tiny, "paris")
+
+
+BAD_DOCUMENTS = [
+    ('[{"tokens": ["a"]', "malformed JSON"),
+    ('[{"entities": []}]', "document 0: missing key 'tokens'"),
+    ('[{"tokens": "a b"}]', "'tokens' must be a list"),
+    ('[{"tokens": ["a", 3]}]', "'tokens' must be a list of strings"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}]}]', "entity 0 spans [0, 2)"),
+    ('[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}]}]', "start < end"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}]}]', "entity 0: missing key 'end'"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}]}]', "type 'Animal', which is not in the types file"),
+    (
+        '[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Person"}], '
+        '"relations": [{"head": 0, "tail": 1, "type": "Works_For"}]}]',
+        "relation 0 has tail 1, but there are 1 entities",
+    ),
+    (
+        '[{"tokens": ["a", "b"], "entities": [{"start": 0, "end": 1, "type": "Person"}, '
+        '{"start": 1, "end": 2, "type": "Person"}], "relations": [{"head": 0, "tail": 1, "type": "Likes"}]}]',
+        "relation 0 has type 'Likes'",
+    ),
+    (
+        '[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Person"}, '
+        '{"start": 0, "end": 1, "type": "Location"}]}]',
+        "annotated both as 'Person' and as 'Location'",
+    ),
+]
+
+
+@pytest.mark.parametrize("content, message", BAD_DOCUMENTS)
+def test_bad_input_names_file_document_and_problem(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(DataError) as error:
+        list(make_reader().read(str(path)))
+    assert str(path) in str(error.value)
+    assert message in str(error.value)
+
+
+def test_bad_json_line_names_the_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"tokens": ["a"]}\n{"tokens": [\n')
+    with pytest.raises(DataError, match=r"bad.jsonl, line 2: malformed JSON"):
+        list(make_reader().read(str(path)))
+
+
+def test_bad_dygie_relation_names_the_sentence(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps({
+        "doc_key": "d1", "sentences": [["a", "b"], ["c", "d"]],
+        "ner": [[[0, 0, "Person"]], [[2, 3, "Person"]]],
+        "relations": [[], [[2, 3, 0, 0, "Works_For"]]],
+    }))
+    with pytest.raises(DataError, match=r"doc_key d1\), sentence 1: relation 0 has tail span \[0, 0\]"):
+        list(make_reader(DygieJsonlReader).read(str(path)))
+
+
+def test_bad_types_file(tmp_path):
+    path = tmp_path / "types.json"
+    path.write_text('{"entities": {}}')
+    with pytest.raises(DataError, match="needs an object under 'relations'"):
+        list(make_reader(types_file=str(path)).read(SENTENCES))
