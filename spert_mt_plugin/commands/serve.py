@@ -32,7 +32,7 @@ def serve_from_args(args: argparse.Namespace) -> None:
     from spert_mt_plugin.service.app import create_app
 
     predictor = Predictor.from_path(
-        args.archive_file, predictor_name="spert_mt", cuda_device=args.cuda_device, extra_args={"language": args.language}
+        args.archive_file, predictor_name="spert_mt", cuda_device=args.cuda_device, language=args.language
     )
     app = create_app(predictor, max_batch=args.max_batch)
     logger.info("spert-mt service on http://%s:%d/", args.host, args.port)

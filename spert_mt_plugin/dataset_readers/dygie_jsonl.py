@@ -6,8 +6,9 @@ from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
 from spert_mt_plugin.dataset_readers.spert_json import _iter_json_documents, _require
 
-# Penn Treebank escapes used by the DyGIE/SciERC preprocessing.
-PTB_BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}"}
+# Penn Treebank escapes of the DyGIE/SciERC preprocessing. Curly braces stay escaped (-LCB-),
+# as in the SpERT release of SciERC, so both formats give the same words.
+PTB_BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]"}
 
 
 @DatasetReader.register("dygie_jsonl")
@@ -17,12 +18,24 @@ class DygieJsonlReader(SpanRelationReader):
     `{"doc_key", "sentences": [[word, ...], ...], "ner": [[[start, end, type], ...], ...],
     "relations": [[[head_start, head_end, tail_start, tail_end, type], ...], ...]}`, where all
     indices are document-level and ends are inclusive. Each sentence becomes one instance;
-    `-LRB-`-style bracket tokens are turned back into brackets.
+    `-LRB-`-style bracket tokens are turned back into brackets. With a types file, labels that
+    differ from a type name only in case (DyGIE's `USED-FOR`) take the types file's spelling.
 
     Registered as a `DatasetReader` with name "dygie_jsonl". Parameters: see `SpanRelationReader`.
     """
 
     def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
+        for location, sentence in self._read_raw_sentences(file_path):
+            if self.types is not None:
+                # DyGIE files spell relation labels in capitals (USED-FOR for Used-for): take the
+                # types file's spelling of a label that differs only in case.
+                entity_names = {t.lower(): t for t in self.types.entity_types}
+                relation_names = {t.lower(): t for t in self.types.relation_types}
+                sentence.entities = [(s, e, entity_names.get(t.lower(), t)) for s, e, t in sentence.entities]
+                sentence.relations = [(h, t, relation_names.get(r.lower(), r)) for h, t, r in sentence.relations]
+            yield location, sentence
+
+    def _read_raw_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
         for location, document in _iter_json_documents(file_path):
             sentences = _require(document, "sentences", list, location)
             doc_key = document.get("doc_key")

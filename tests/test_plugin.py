@@ -1,0 +1,51 @@
+"""The `allennlp` command finds the plugin through .allennlp_plugins and knows its names."""
+import subprocess
+import sys
+
+from allennlp.common.plugins import discover_plugins
+from allennlp.data import DatasetReader, Vocabulary
+from allennlp.models import Model
+from allennlp.predictors import Predictor
+from allennlp.training.learning_rate_schedulers import LearningRateScheduler
+from allennlp.training.metrics import Metric
+
+from tests.conftest import PROJECT_ROOT
+
+
+def test_importing_the_plugin_registers_every_name():
+    import spert_mt_plugin  # noqa: F401
+
+    assert DatasetReader.by_name("spert_json") and DatasetReader.by_name("dygie_jsonl")
+    assert Model.by_name("spert_mt")
+    assert Predictor.by_name("spert_mt")
+    assert Vocabulary.by_name("spert_types")
+    assert LearningRateScheduler.by_name("linear_warmup_fraction")
+    assert Metric.by_name("ner_f1") and Metric.by_name("relation_f1")
+
+
+def test_plugins_file_names_the_package():
+    assert list(discover_plugins()) == ["spert_mt_plugin"]
+
+
+def test_allennlp_command_loads_the_plugin_without_errors():
+    result = subprocess.run(
+        [sys.executable, "-m", "allennlp", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0
+    assert "could not be loaded" not in result.stderr
+    assert "spert-serve" in result.stdout
+
+
+def test_configs_build_with_defaults():
+    # Every shipped experiment config evaluates with the plugin's default external variables.
+    import json
+
+    import _jsonnet
+
+    import spert_mt_plugin  # noqa: F401
+    from allennlp.common.params import _environment_variables
+
+    for config in sorted((PROJECT_ROOT / "training_configs").glob("*.jsonnet")):
+        params = json.loads(_jsonnet.evaluate_file(str(config), ext_vars=_environment_variables()))
+        assert params["model"]["type"] == "spert_mt", config.name
+        assert params["model"]["embedder"]["model_name"], config.name

@@ -1,0 +1,135 @@
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+from allennlp.predictors import Predictor
+from werkzeug.serving import make_server
+
+from spert_mt_plugin.service.app import create_app
+from tests.conftest import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def client(trained_archive):
+    app = create_app(Predictor.from_path(trained_archive), max_batch=4)
+    return app.test_client()
+
+
+def test_health(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok"
+    assert body["entity_types"] == ["Person", "Organization", "Location"]
+
+
+def test_single_and_batched_predictions(client):
+    single = client.post("/predict", json={"sentence": "Ada Lovelace works for Acme Corp in Paris."})
+    assert single.status_code == 200
+    assert {e["text"] for e in single.get_json()["entities"]} >= {"Ada Lovelace", "Acme Corp"}
+    batch = client.post("/predict", json={"instances": [{"tokens": ["Bob", "is", "married", "to", "Carol", "."]}, {"document": "Dan lives in Oslo. Eve too."}]})
+    assert batch.status_code == 200
+    predictions = batch.get_json()["predictions"]
+    assert predictions[0]["tokens"][0] == "Bob" and len(predictions[1]["sentences"]) == 2
+
+
+@pytest.mark.parametrize(
+    "body, content_type, message",
+    [
+        ("not json", "application/json", "must be JSON"),
+        (json.dumps({"sentence": ""}), "application/json", "the text is empty"),
+        (json.dumps({"foo": 1}), "application/json", "give exactly one of"),
+        (json.dumps({"tokens": ["a", 1]}), "application/json", "token 1 must be a non-empty string"),
+        (json.dumps({"instances": []}), "application/json", "non-empty list"),
+        (json.dumps({"instances": [{"sentence": "a"}] * 5}), "application/json", "at most 4 instances"),
+        (json.dumps([1, 2]), "application/json", "must be a JSON object"),
+    ],
+)
+def test_bad_requests_get_400_and_the_service_keeps_serving(client, body, content_type, message):
+    response = client.post("/predict", data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert message in response.get_json()["error"]
+    assert client.post("/predict", json={"tokens": ["Bob", "."]}).status_code == 200
+
+
+def test_unknown_route_and_method(client):
+    assert client.get("/nope").status_code == 404
+    assert client.get("/predict").status_code == 405
+
+
+def test_page_is_served(client):
+    page = client.get("/")
+    assert page.status_code == 200 and b"drawSentence" in page.data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_page_draws_entities_and_relations_in_headless_chromium(trained_archive, tmp_path):
+    app = create_app(Predictor.from_path(trained_archive))
+    port = free_port()
+    server = make_server("127.0.0.1", port, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        text = urllib.parse.quote("Ada Lovelace works for Acme Corp in Paris.")
+        url = f"http://127.0.0.1:{port}/?text={text}"
+        flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+        ]
+        dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+        assert 'data-done="yes"' in dom
+        assert dom.count('class="entity"') >= 2
+        assert 'class="relation" data-type="Works_For"' in dom
+        screenshot = tmp_path / "page.png"
+        subprocess.run([CHROMIUM, *flags, "--window-size=1100,500", f"--screenshot={screenshot}", url],
+                       capture_output=True, timeout=120)
+        assert screenshot.exists() and screenshot.stat().st_size > 1000
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.slow
+def test_serve_command_starts_the_service(trained_archive):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "allennlp", "spert-serve", trained_archive, "--port", str(port)],
+        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    assert json.load(response)["status"] == "ok"
+                break
+            except OSError:
+                assert process.poll() is None, "spert-serve exited"
+                assert time.time() < deadline, "spert-serve did not start in 120 s"
+                time.sleep(0.5)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/predict", data=json.dumps({"sentence": "Bob met Carol."}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert json.load(response)["tokens"] == ["Bob", "met", "Carol", "."]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
