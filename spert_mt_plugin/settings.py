@@ -32,6 +32,7 @@ DEFAULTS: Dict[str, str] = {
     "SPERT_FOLD": "0",
     # JSON object merged into the model of fixtures/experiment.jsonnet (tests of the ablations).
     "SPERT_TEST_MODEL_SWITCHES": "{}",
+    "SPERT_TEST_EPOCHS": "2",
 }
 
 

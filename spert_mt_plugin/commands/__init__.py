@@ -1,1 +1,2 @@
+from spert_mt_plugin.commands.experiments import Experiments
 from spert_mt_plugin.commands.serve import Serve

@@ -1,0 +1,74 @@
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from spert_mt_plugin.commands.experiments import aggregate, markdown_table, plan_runs, run_experiments
+from tests.conftest import FIXTURES, PROJECT_ROOT
+
+CONFIG = str(FIXTURES / "experiment.jsonnet")
+
+
+def fake_metrics(value: float, macro: float) -> dict:
+    metrics = {}
+    for task in ("ner", "rel", "rel_strict"):
+        for name in ("precision", "recall", "f1"):
+            metrics[f"test_{task}_{name}"] = value
+            metrics[f"test_{task}_macro_{name}"] = macro
+    return metrics
+
+
+def test_mean_and_sample_std_micro_and_macro():
+    runs = [{"metrics": fake_metrics(0.5, 0.2)}, {"metrics": fake_metrics(0.7, 0.4)}, {"metrics": fake_metrics(0.6, 0.3)}]
+    micro = aggregate(runs, "micro")
+    assert micro["rel_f1"]["mean"] == pytest.approx(0.6)
+    # sample std of 0.5, 0.7, 0.6: sqrt(((.1)^2 + (.1)^2 + 0) / 2) = 0.1
+    assert micro["rel_f1"]["std"] == pytest.approx(0.1)
+    assert micro["ner_precision"]["runs"] == 3
+    macro = aggregate(runs, "macro")
+    assert macro["rel_strict_recall"]["mean"] == pytest.approx(0.3)
+    assert aggregate(runs[:1], "micro")["rel_f1"]["std"] == 0.0
+
+
+def test_runs_are_planned_per_fold_and_seed(tmp_path):
+    runs = plan_runs(["a/ade.jsonnet"], [1, 2], [0, 3])
+    assert [(r.fold, r.seed) for r in runs] == [(0, 1), (0, 2), (3, 1), (3, 2)]
+    assert runs[2].directory(tmp_path) == tmp_path / "ade" / "fold_3" / "seed_1"
+    assert plan_runs(["conll04.jsonnet"], [5], None)[0].directory(tmp_path) == tmp_path / "conll04" / "seed_5"
+
+
+def test_finished_runs_are_not_trained_again(tmp_path):
+    finished = tmp_path / "experiment" / "seed_1"
+    finished.mkdir(parents=True)
+    (finished / "metrics.json").write_text(json.dumps(fake_metrics(0.9, 0.8)))
+    trained = []
+
+    def fake_train(run, directory, epochs, label, runs_left_after):
+        trained.append(run.seed)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "metrics.json").write_text(json.dumps(fake_metrics(0.5, 0.4)))
+
+    results = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1, train=fake_train)
+    assert trained == [2]
+    entry = results["configs"]["experiment"]
+    assert entry["average"] == "micro"
+    assert entry["summary"]["rel_f1"]["mean"] == pytest.approx(0.7)
+    table = (tmp_path / "results.md").read_text()
+    assert "| experiment (seed 1) | 90.00" in table and "70.00 ± 28.28" in table
+    assert json.loads((tmp_path / "results.json").read_text())["configs"]["experiment"]["runs"][1]["seed"] == 2
+
+
+@pytest.mark.slow
+def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
+    results = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
+    runs = results["configs"]["experiment"]["runs"]
+    assert [r["seed"] for r in runs] == [1, 2]
+    assert all(0.0 <= r["metrics"]["test_rel_f1"] <= 1.0 for r in runs)
+    # An interrupted run (checkpoint but no final metrics) is recovered, the finished one is kept.
+    first = (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime
+    (tmp_path / "experiment" / "seed_2" / "metrics.json").unlink()
+    again = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
+    assert (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime == first
+    assert again["configs"]["experiment"]["runs"][1]["metrics"]["test_rel_f1"] == pytest.approx(runs[1]["metrics"]["test_rel_f1"])
+    assert "mean ± std (2 runs)" in markdown_table(again)
