@@ -201,8 +201,8 @@ class SpertMT(Model):
         pairs: torch.Tensor,
     ) -> Tuple[Optional[torch.Tensor], torch.Tensor]:
         """
-        Scores the ordered pairs `pairs` (`(num_pairs, 3)`: sentence, head index, tail index into
-        `spans` / `span_vectors` / `type_scores`), `pair_chunk_size` pairs at a time.
+        Scores the ordered pairs `pairs` (`(num_pairs > 0, 3)`: sentence, head index, tail index
+        into `spans` / `span_vectors` / `type_scores`), `pair_chunk_size` pairs at a time.
         """
         identification_chunks, score_chunks = [], []
         for chunk in pairs.split(self._pair_chunk_size):
@@ -219,8 +219,6 @@ class SpertMT(Model):
             identification_chunks.append(identification)
             score_chunks.append(scores)
         identification = None if identification_chunks[0] is None else torch.cat(identification_chunks)
-        if not score_chunks:
-            return identification, type_scores.new_zeros((0, len(self._relation_types) + (not self._multitask)))
         return identification, torch.cat(score_chunks)
 
     # ------------------------------------------------------------------ losses
