@@ -42,7 +42,7 @@ def test_candidate_spans_and_their_labels():
     instance = make_reader(max_span_width=3).text_to_instance(
         ["Bob", "is", "married", "to", "Carol", "."], [(0, 1, "Person"), (4, 5, "Person")], [(0, 1, "Married_To")]
     )
-    spans = [(f.span_start, f.span_end) for f in instance["spans"].field_list]
+    spans = [tuple(span) for span in instance["spans"].spans.tolist()]
     assert len(spans) == 15
     assert spans[:4] == [(0, 0), (0, 1), (0, 2), (1, 1)]
     labels = dict(zip(spans, instance["span_labels"].labels))
@@ -63,7 +63,7 @@ def test_span_max_iou_by_hand():
     instance = make_reader(max_span_width=2).text_to_instance(
         ["a", "b", "c", "d", "e", "f"], [(1, 3, "Person")], []
     )
-    spans = [(f.span_start, f.span_end) for f in instance["spans"].field_list]
+    spans = [tuple(span) for span in instance["spans"].spans.tolist()]
     iou = dict(zip(spans, instance["span_max_iou"].tensor.tolist()))
     assert iou[(1, 2)] == pytest.approx(1.0)
     assert iou[(0, 1)] == pytest.approx(1 / 3)  # overlap 1 word, union 0..2
@@ -93,20 +93,25 @@ def test_relations_become_a_labelled_matrix_over_gold_entities():
     assert batch["entity_spans"][0].tolist() == [[0, 1], [4, 5], [7, 7]]
 
 
-def test_sentence_without_entities_has_one_padding_entity():
-    instance = make_reader().text_to_instance(["It", "rained", "."], [], [])
-    _, batch = tensors([instance])
-    assert batch["entity_spans"].tolist() == [[[-1, -1]]]
-    assert batch["relations"].tolist() == [[[-1.0]]]
+def test_sentence_without_entities_has_no_entity_spans_and_pads_in_a_batch():
+    alone = make_reader().text_to_instance(["It", "rained", "."], [], [])
+    _, batch = tensors([alone])
+    assert tuple(batch["entity_spans"].shape) == (1, 0, 2)
+    assert tuple(batch["relations"].shape) == (1, 0, 0)
+    other = make_reader().text_to_instance(["Bob", "ran", "."], [(0, 1, "Person")], [])
+    _, batch = tensors([alone, other])
+    assert batch["entity_spans"].tolist() == [[[-1, -1]], [[0, 0]]]
+    short = make_reader().text_to_instance(["Hi"], [], [])
+    _, batch = tensors([short, other])
+    assert batch["spans"].tolist() == [[[0, 0], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1]],
+                                       [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]]]
 
 
 def test_nested_entities_are_kept():
     instances = list(make_reader().read(SENTENCES))
     metadata = instances[2]["metadata"].metadata
     assert (1, 4, "Organization") in metadata["entities"] and (3, 4, "Location") in metadata["entities"]
-    labels = dict(
-        zip([(f.span_start, f.span_end) for f in instances[2]["spans"].field_list], instances[2]["span_labels"].labels)
-    )
+    labels = dict(zip(map(tuple, instances[2]["spans"].spans.tolist()), instances[2]["span_labels"].labels))
     assert labels[(1, 3)] == "Organization" and labels[(3, 3)] == "Location"
 
 
@@ -218,3 +223,16 @@ def test_bad_types_file(tmp_path):
     path.write_text('{"entities": {}}')
     with pytest.raises(DataError, match="needs an object under 'relations'"):
         list(make_reader(types_file=str(path)).read(SENTENCES))
+
+
+def test_span_list_field_rejects_spans_outside_the_sentence():
+    from allennlp.data import Token
+    from allennlp.data.fields import TextField
+
+    from spert_mt_plugin.dataset_readers.span_list_field import SpanListField
+
+    text = TextField([Token("a"), Token("b")], {})
+    assert SpanListField([(0, 1), (1, 1)], text).sequence_length() == 2
+    for bad in ([(0, 2)], [(1, 0)], [(-1, 0)]):
+        with pytest.raises(ValueError, match="0 <= start <= end < 2"):
+            SpanListField(bad, text)

@@ -11,18 +11,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy
 from allennlp.data import DatasetReader, Instance, Token, TokenIndexer
 from allennlp.data.dataset_readers.dataset_utils.span_utils import enumerate_spans
-from allennlp.data.fields import (
-    AdjacencyField,
-    Field,
-    ListField,
-    MetadataField,
-    SequenceLabelField,
-    SpanField,
-    TensorField,
-    TextField,
-)
+from allennlp.data.fields import AdjacencyField, Field, MetadataField, SequenceLabelField, TensorField, TextField
 
 from spert_mt_plugin.dataset_readers.errors import DataError
+from spert_mt_plugin.dataset_readers.span_list_field import SpanListField
 from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
 
 logger = logging.getLogger(__name__)
@@ -81,7 +73,7 @@ class SpanRelationReader(DatasetReader):
     - `spans`: every candidate span of 1 to `max_span_width` words (inclusive end indices);
     - `span_labels`: the gold entity type of each candidate span, `"NA"` for the others;
     - `span_max_iou`: each span's ENIoU, its largest IoU with a gold entity;
-    - `entity_spans`: the gold entities (also those wider than `max_span_width`);
+    - `entity_spans`: the gold entities (also those wider than `max_span_width`), possibly none;
     - `relations`: the gold relations, as a labelled adjacency matrix over `entity_spans`;
     - `metadata`: words, gold entities and relations as in the file, and the document id.
 
@@ -221,7 +213,7 @@ class SpanRelationReader(DatasetReader):
         candidate_spans = enumerate_spans(tokens, max_span_width=self._max_span_width)
         fields: Dict[str, Field] = {
             "text": text,
-            "spans": ListField([SpanField(start, end, text) for start, end in candidate_spans]),
+            "spans": SpanListField(candidate_spans, text),
         }
         metadata: Dict[str, Any] = {"tokens": list(tokens), "doc_id": doc_id}
         if entities is not None:
@@ -239,11 +231,7 @@ class SpanRelationReader(DatasetReader):
             fields["span_max_iou"] = TensorField(
                 max_iou_with_gold(numpy.array(candidate_spans, dtype=numpy.int64), gold)
             )
-            if entities:
-                entity_spans = ListField([SpanField(s, e - 1, text) for s, e, _ in entities])
-            else:
-                # A sentence without entities still needs a (padding) entry in the list.
-                entity_spans = ListField([SpanField(-1, -1, text)])
+            entity_spans = SpanListField([(s, e - 1) for s, e, _ in entities], text)
             fields["entity_spans"] = entity_spans
             # Duplicated relations (same head, tail and type) become one matrix cell.
             unique_relations = dict(((head, tail), label) for head, tail, label in relations)
