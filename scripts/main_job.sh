@@ -26,6 +26,7 @@ if [ -e "$RUN_DIR" ]; then
   echo "$RUN_DIR exists: remove it or set RUN_DIR" >&2
   exit 1
 fi
+mkdir -p "$(dirname "$RUN_DIR")"
 ALLENNLP=.venv/bin/allennlp
 
 echo "== training SpERT.MT on CoNLL04 (train+dev), $SPERT_EPOCHS epochs, data in $SPERT_DATA_DIR"
