@@ -183,17 +183,42 @@ def test_negative_sampling_keeps_at_most_the_limit_and_only_candidates():
     assert not all(sample_up_to(candidates, 4).equal(chosen) for _ in range(5))
 
 
-def test_entity_loss_counts_positives_and_sampled_negatives_only():
-    model, instances, _ = model_and_instances(negative_entities=0, negative_relations=0)
-    batch = Batch(instances[:1])
-    batch.index_instances(model.vocab)
-    tensors = batch.as_tensor_dict()
+def test_entity_loss_by_hand_with_and_without_negatives():
+    import math
+
+    model, _, _ = model_and_instances()
     model.train()
-    # With no negatives the loss only depends on the 3 gold spans and the 2 gold relations.
-    loss_a = model(**tensors)["loss"]
-    tensors["span_labels"] = tensors["span_labels"].clone()
-    unchanged = model(**tensors)["loss"]
-    assert loss_a.item() == pytest.approx(unchanged.item(), rel=1e-5)
+    vocab = model.vocab
+    person = vocab.get_token_index("Person", "entity_labels")
+    na = vocab.get_token_index("NA", "entity_labels")
+    identification = torch.zeros(1, 3)  # p = 0.5 everywhere
+    scores = torch.tensor([[[3.0, 1.0, -1.0], [0.2, -0.5, 0.1], [-1.0, -1.0, -1.0]]])
+    labels = torch.tensor([[person, na, na]])
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    max_iou = torch.tensor([[1.0, 0.5, 0.0]])
+    ln2 = math.log(2)
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    positive = 0.75 * ln2 + softplus(2 * (2.5 - 3.0)) + softplus(2 * (0.5 + 1.0))
+    hard_negative = 0.25 * 1.5 * ln2 + softplus(2 * (0.5 + 0.2))
+    easy_negative = 0.25 * 1.0 * ln2 + softplus(2 * (0.5 - 1.0))
+
+    model._negative_entities = 0
+    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    assert loss.item() == pytest.approx(positive, abs=1e-5)
+
+    model._negative_entities = 120
+    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    assert loss.item() == pytest.approx((positive + hard_negative + easy_negative) / 3, abs=1e-5)
+
+    model._loss_reduction = "sum"
+    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    assert loss.item() == pytest.approx(positive + hard_negative + easy_negative, abs=1e-5)
+
+    # -EIL: plain BCE, the same for hard and easy negatives
+    model._iou_scaled = False
+    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    plain = 3 * ln2 + softplus(-1.0) + softplus(3.0) + softplus(1.4) + softplus(-1.0)
+    assert loss.item() == pytest.approx(plain, abs=1e-5)
 
 
 def test_wrong_embedder_type_is_rejected():
