@@ -37,7 +37,7 @@ def _iter_json_documents(file_path: str) -> Iterator[Tuple[str, Any]]:
 
 def _require(document: Any, key: str, kind: type, location: str) -> Any:
     if not isinstance(document, dict):
-        raise DataError(f"{location}: a document must be a JSON object, got {type(document).__name__}")
+        raise DataError(f"{location}: expected a JSON object, got {type(document).__name__}")
     if key not in document:
         raise DataError(f"{location}: missing key {key!r}")
     value = document[key]
@@ -64,6 +64,9 @@ class SpertJsonReader(SpanRelationReader):
             if doc_id is not None:
                 location = f"{location} (orig_id {doc_id})"
             entities, relations = [], []
+            for key in ("entities", "relations"):
+                if not isinstance(document.get(key, []), list):
+                    raise DataError(f"{location}: {key!r} must be a list")
             for index, entity in enumerate(document.get("entities", [])):
                 where = f"{location}, entity {index}"
                 entities.append(
