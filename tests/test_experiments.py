@@ -72,3 +72,19 @@ def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
     assert (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime == first
     assert again["configs"]["experiment"]["runs"][1]["metrics"]["test_rel_f1"] == pytest.approx(runs[1]["metrics"]["test_rel_f1"])
     assert "mean ± std (2 runs)" in markdown_table(again)
+
+
+def test_shipped_configs_select_epochs_by_re_plus_ner_in_the_dataset_convention():
+    # RE F1 alone ties at 0 while no relation score reaches θ, and AllenNLP keeps the earliest of
+    # tied epochs; the sum with NER F1 breaks the tie. ADE reports macro averages.
+    from allennlp.common import Params
+
+    from spert_mt_plugin.commands.experiments import convention
+
+    configs = PROJECT_ROOT / "training_configs"
+    scierc = Params.from_file(str(configs / "scierc.jsonnet"))
+    assert scierc["trainer"]["validation_metric"] == ["+rel_f1", "+ner_f1"]
+    ade = Params.from_file(str(configs / "ade.jsonnet"))
+    assert ade["trainer"]["validation_metric"] == ["+rel_macro_f1", "+ner_macro_f1"]
+    assert convention(str(configs / "ade.jsonnet")) == "macro"
+    assert convention(str(configs / "scierc_no_mtl.jsonnet")) == "micro"

@@ -3,4 +3,4 @@
 local spert = import 'spert_mt.libsonnet';
 local fold = std.extVar('SPERT_FOLD');
 spert.experiment('ade/ade_split_' + fold + '_train.json', null, 'ade/ade_split_' + fold + '_test.json',
-                 'ade/ade_types.json', 'dmis-lab/biobert-base-cased-v1.1', validation_metric='+rel_macro_f1')
+                 'ade/ade_types.json', 'dmis-lab/biobert-base-cased-v1.1', average='macro')

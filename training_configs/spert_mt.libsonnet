@@ -42,12 +42,16 @@ local encoder(paper) =
   encoder: encoder,
 
   // train / validation / test: paths relative to SPERT_DATA_DIR (validation may be null);
-  // reader: 'spert_json' or 'dygie_jsonl'; validation_metric: '+rel_f1' (micro) or '+rel_macro_f1'.
-  experiment(train, validation, test, types, paper_encoder, reader='spert_json', validation_metric='+rel_f1')::
+  // reader: 'spert_json' or 'dygie_jsonl'; average: 'micro' or 'macro' (the dataset's convention).
+  // With a validation split the kept epoch is the one with the best RE F1 + NER F1 on it (AllenNLP sums
+  // a list of metrics): RE alone ties at 0 while the relation scores are still below θ, and a tie keeps
+  // the earliest epoch. Without one (CoNLL04, ADE) the last epoch is kept, as in the paper.
+  experiment(train, validation, test, types, paper_encoder, reader='spert_json', average='micro')::
     local data(path) = if path == null then null else self.data_dir + '/' + path;
     local types_file = data(types);
     local model_name = encoder(paper_encoder);
     local h = hyperparameters;
+    local suffix = if average == 'macro' then '_macro_f1' else '_f1';
     {
       dataset_reader: {
         type: reader,
@@ -89,7 +93,7 @@ local encoder(paper) =
         cuda_device: std.parseInt(std.extVar('SPERT_CUDA_DEVICE')),
         use_amp: std.extVar('SPERT_USE_AMP') == 'true',
         grad_norm: h.grad_norm,
-        validation_metric: validation_metric,
+        validation_metric: ['+rel' + suffix, '+ner' + suffix],
         optimizer: {
           type: 'adamw',
           lr: h.lr,
