@@ -56,6 +56,7 @@ def test_finished_runs_are_not_trained_again(tmp_path):
     assert entry["summary"]["rel_f1"]["mean"] == pytest.approx(0.7)
     table = (tmp_path / "results.md").read_text()
     assert "| experiment (seed 1) | 90.00" in table and "70.00 ± 28.28" in table
+    assert "**mean ± std (2 runs)**" in table
     assert json.loads((tmp_path / "results.json").read_text())["configs"]["experiment"]["runs"][1]["seed"] == 2
 
 

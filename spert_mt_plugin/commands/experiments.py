@@ -95,7 +95,8 @@ def markdown_table(results: Dict[str, Any]) -> str:
             f"{100 * summary[f'{task}_{n}']['mean']:.2f} ± {100 * summary[f'{task}_{n}']['std']:.2f}"
             for _, task in TASKS for n in FIGURES
         ]
-        lines.append(f"| **mean ± std ({len(entry['runs'])} runs)** | " + " | ".join(cells) + " |")
+        count = len(entry["runs"])
+        lines.append(f"| **mean ± std ({count} run{'s' if count != 1 else ''})** | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
