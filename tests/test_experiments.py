@@ -58,6 +58,8 @@ def test_finished_runs_are_not_trained_again(tmp_path):
     assert "| experiment (seed 1) | 90.00" in table and "70.00 ± 28.28" in table
     assert "**mean ± std (2 runs)**" in table
     assert json.loads((tmp_path / "results.json").read_text())["configs"]["experiment"]["runs"][1]["seed"] == 2
+    single = markdown_table(run_experiments([CONFIG], [1], None, tmp_path, epochs=1, train=fake_train))
+    assert "**mean ± std (1 run)**" in single and trained == [2]
 
 
 @pytest.mark.slow

@@ -80,6 +80,10 @@ def aggregate(runs: List[Dict[str, Any]], average: str) -> Dict[str, Dict[str, f
     return summary
 
 
+def runs_phrase(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
 def markdown_table(results: Dict[str, Any]) -> str:
     lines = []
     for config, entry in results["configs"].items():
@@ -95,8 +99,7 @@ def markdown_table(results: Dict[str, Any]) -> str:
             f"{100 * summary[f'{task}_{n}']['mean']:.2f} ± {100 * summary[f'{task}_{n}']['std']:.2f}"
             for _, task in TASKS for n in FIGURES
         ]
-        count = len(entry["runs"])
-        lines.append(f"| **mean ± std ({count} run{'s' if count != 1 else ''})** | " + " | ".join(cells) + " |")
+        lines.append(f"| **mean ± std ({runs_phrase(len(entry['runs']))})** | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -160,7 +163,7 @@ def run_experiments(
     output_dir.mkdir(parents=True, exist_ok=True)
     runs = plan_runs(configs, seeds, folds)
     todo = [run for run in runs if finished_metrics(run.directory(output_dir)) is None]
-    print(f"[spert-experiments] {len(runs)} runs, {len(runs) - len(todo)} already finished", file=sys.stderr, flush=True)
+    print(f"[spert-experiments] {runs_phrase(len(runs))}, {len(runs) - len(todo)} already finished", file=sys.stderr, flush=True)
     for index, run in enumerate(todo):
         label = f"run {index + 1}/{len(todo)}: {run.name}"
         print(f"[spert-experiments] {label}: training", file=sys.stderr, flush=True)
