@@ -5,12 +5,8 @@ from typing import Iterable, List, Optional
 
 from allennlp.data import Instance, Vocabulary
 
-from spert_mt_plugin.dataset_readers.span_relation_reader import NO_ENTITY
 from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
-
-ENTITY_LABELS = "entity_labels"
-RELATION_LABELS = "relation_labels"
-SYMMETRIC_RELATION_LABELS = "symmetric_relation_labels"
+from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS, SYMMETRIC_RELATION_LABELS
 
 
 def symmetric_relations(vocab: Vocabulary) -> List[str]:

@@ -9,6 +9,8 @@ from spert_mt_plugin.modules.losses import (
     iou_scaled_bce,
     pairwise_ranking_loss,
     reduce_loss,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
 )
 
 
@@ -85,3 +87,24 @@ def test_multitask_loss_ranking_uses_its_margins():
     weights = MultiTaskLoss(margin_positive=1.0, margin_negative=0.0, scale=1.0)
     loss = weights.ranking(torch.tensor([[1.0, 0.0]]), torch.tensor([0]))
     assert loss.item() == pytest.approx(2 * math.log(2), abs=1e-6)
+
+
+def test_softmax_cross_entropy_by_hand():
+    logits = torch.tensor([[2.0, 0.0, 1.0], [0.0, 1.0, 0.0]])  # column 0: "no class"
+    labels = torch.tensor([-1, 1])
+    log_z0 = math.log(math.exp(2) + 1 + math.exp(1))
+    log_z1 = math.log(2 + math.e)
+    expected = [log_z0 - 2.0, log_z1 - 0.0]
+    assert softmax_cross_entropy(logits, labels).tolist() == pytest.approx(expected, abs=1e-6)
+
+
+def test_sigmoid_cross_entropy_by_hand_mean_and_sum_over_types():
+    logits = torch.tensor([[0.0, 2.0], [1.0, -1.0]])
+    labels = torch.tensor([1, -1])  # type 1; no relation (all-zero target)
+    softplus = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    first = [softplus(0.0), softplus(-2.0)]  # -log(1 - p0), -log p1
+    second = [softplus(1.0), softplus(-1.0)]  # -log(1 - p0), -log(1 - p1)
+    assert sigmoid_cross_entropy(logits, labels, "sum").tolist() == pytest.approx([sum(first), sum(second)], abs=1e-6)
+    assert sigmoid_cross_entropy(logits, labels, "mean").tolist() == pytest.approx(
+        [sum(first) / 2, sum(second) / 2], abs=1e-6
+    )

@@ -7,7 +7,8 @@ from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch
 from allennlp.data.data_loaders import SimpleDataLoader
 
-from spert_mt_plugin.models.spert_mt import SpertMT, merge_symmetric_relations, sample_up_to
+from spert_mt_plugin.models.decoding import merge_symmetric_relations, ranking_decision, softmax_decision
+from spert_mt_plugin.models.spert_mt import SpertMT, sample_up_to
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 CONFIG = str(FIXTURES / "experiment.jsonnet")
@@ -131,18 +132,95 @@ def test_a_1000_word_sentence_is_folded_by_the_encoder():
 
 
 def test_decoding_threshold_rule():
-    model, _, _ = model_and_instances()
     scores = torch.tensor([[0.9, 0.1, -1.0], [0.5, 0.84, 0.2], [0.85, 2.0, 1.0]])
-    classes, best = model._best_class(scores, threshold=0.85)
+    classes, best = ranking_decision(scores, threshold=0.85)
     assert classes.tolist() == [0, -1, 1]  # 0.84 < theta -> NA; ties to theta are kept
     assert best.tolist() == pytest.approx([0.9, 0.84, 2.0])
 
 
 def test_softmax_decoding_picks_na_when_it_wins():
-    model, _, _ = model_and_instances(multitask=False)
     logits = torch.tensor([[3.0, 1.0, 0.0, 0.0], [0.0, 0.5, 4.0, 0.0]])  # column 0 is NA
-    classes, _ = model._best_class(logits, threshold=0.85)
+    classes, probability = softmax_decision(logits)
     assert classes.tolist() == [-1, 1]
+    assert probability[1].item() == pytest.approx(logits[1].softmax(-1)[2].item())
+
+
+def test_spert_relation_head_predicts_every_type_that_reaches_the_threshold():
+    # SpERT's heads: every span of width 1 is a Person (softmax), and the relation logits of
+    # every pair are fixed by the bias alone: sigmoid(0.5) = 0.62 and sigmoid(-0.4) = 0.40 pass
+    # 0.4, sigmoid(-0.5) = 0.38 does not.
+    model, instances, _ = model_and_instances(
+        multitask=False, iou_scaled_identification=False, entity_logits=False
+    )
+    vocab = model.vocab
+    entity_head = model._entity_head.classification
+    relation_head = model._relation_head.classification
+    with torch.no_grad():
+        entity_head.weight.zero_()
+        entity_head.bias.copy_(torch.tensor([0.0, 5.0, 0.0, 0.0]))  # NA, Person, Organization, Location
+        # Entity input: pooled words (16), width embedding (8), [CLS] (16). Wider spans: NA wins.
+        model._width_embedding.weight.zero_()
+        model._width_embedding.weight[1:].fill_(100.0)
+        entity_head.weight[0, 16:24] = 1.0
+        relation_head.weight.zero_()
+        relation_head.bias.copy_(torch.tensor([0.5, -0.4, -0.5]))  # Works_For, Located_In, Married_To
+    assert model._relation_types == ["Works_For", "Located_In", "Married_To"]
+    batch = Batch(instances[:1])
+    batch.index_instances(vocab)
+    model.eval()
+    with torch.no_grad():
+        output = model(**batch.as_tensor_dict())
+    entities = output["entities"][0]
+    assert len(entities) == 9 and {e["type"] for e in entities} == {"Person"}
+    assert all(e["end"] - e["start"] == 1 for e in entities)
+    relations = output["relations"][0]
+    assert len(relations) == 2 * 9 * 8
+    by_pair = {}
+    for relation in relations:
+        by_pair.setdefault((relation["head"], relation["tail"]), []).append((relation["type"], relation["score"]))
+    assert len(by_pair) == 9 * 8
+    for predicted in by_pair.values():
+        assert [label for label, _ in sorted(predicted)] == ["Located_In", "Works_For"]
+        assert [score for _, score in sorted(predicted)] == pytest.approx([0.40131, 0.62246], abs=1e-4)
+
+
+def test_reverse_of_a_symmetric_relation_is_never_a_negative_and_symmetric_gold_is_in_text_order():
+    model, _, _ = model_and_instances()
+    model.train()
+    married = model._relation_types.index("Married_To")
+    works = model._relation_types.index("Works_For")
+    # Entities at words 0, 4 and 7; Married_To written tail-first (1 -> 0), Works_For 0 -> 2.
+    entity_spans = torch.tensor([[[0, 0], [4, 4], [7, 7], [-1, -1]]])
+    relations = torch.full((1, 4, 4), -1.0)
+    relations[0, 1, 0] = married
+    relations[0, 0, 2] = works
+    labels, selected = model._training_pairs(entity_spans, relations)
+    assert labels[0, 0, 1].item() == married and labels[0, 1, 0].item() == -1
+    assert labels[0, 0, 2].item() == works
+    chosen = {tuple(p) for p in selected[0].nonzero().tolist()}
+    # Every distinct pair of real entities except (1, 0), the reverse of the symmetric relation;
+    # the reverse of a non-symmetric relation (2, 0) stays a negative.
+    assert chosen == {(0, 1), (0, 2), (1, 2), (2, 0), (2, 1)}
+
+
+def test_width_embedding_and_heads_start_small():
+    model, _, _ = model_and_instances(head={"init_std": 0.02, "class_bias": True})
+    assert model._width_embedding.weight.std().item() < 0.05
+    assert model._entity_head.classification.bias is not None
+    assert model._entity_head.classification.bias.abs().sum().item() == 0.0
+    model, _, _ = model_and_instances(head={"init_std": 0.5})
+    assert model._width_embedding.weight.std().item() > 0.2
+    assert model._relation_head.classification.bias is None
+
+
+def test_iou_scaled_identification_without_multitask_warns(caplog):
+    with caplog.at_level("WARNING", logger="spert_mt_plugin.models.spert_mt"):
+        model_and_instances(multitask=False)
+    assert "iou_scaled_identification has no effect without multitask" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="spert_mt_plugin.models.spert_mt"):
+        model_and_instances(multitask=False, iou_scaled_identification=False)
+    assert "no effect" not in caplog.text
 
 
 def test_symmetric_relations_are_merged_keeping_the_better_direction():

@@ -1,3 +1,4 @@
-// The SpERT baseline on ade: all three SpERT.MT switches off.
+// The SpERT baseline on ade: SpERT's heads (all three SpERT.MT switches off) trained as SpERT
+// trains, with one learning rate.
 local spert = import 'spert_mt.libsonnet';
-(import 'ade.jsonnet') + { model+: spert.ablations.spert }
+(import 'ade.jsonnet') + spert.spert_baseline

@@ -1,5 +1,6 @@
 from spert_mt_plugin.dataset_readers.dygie_jsonl import DygieJsonlReader
 from spert_mt_plugin.dataset_readers.errors import DataError
-from spert_mt_plugin.dataset_readers.span_relation_reader import NO_ENTITY, Sentence, SpanRelationReader
+from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
+from spert_mt_plugin.labels import NO_ENTITY
 from spert_mt_plugin.dataset_readers.spert_json import SpertJsonReader
 from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes

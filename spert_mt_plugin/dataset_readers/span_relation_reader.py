@@ -16,11 +16,9 @@ from allennlp.data.fields import AdjacencyField, Field, MetadataField, SequenceL
 from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_list_field import SpanListField
 from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
+from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
 
 logger = logging.getLogger(__name__)
-
-NO_ENTITY = "NA"
-"""The label of candidate spans that are not entities."""
 
 # (start, exclusive end, type)
 Entity = Tuple[int, int, str]
@@ -225,7 +223,7 @@ class SpanRelationReader(DatasetReader):
             fields["span_labels"] = SequenceLabelField(
                 [gold_types.get(span, NO_ENTITY) for span in candidate_spans],
                 fields["spans"],
-                label_namespace="entity_labels",
+                label_namespace=ENTITY_LABELS,
             )
             gold = numpy.array([[s, e - 1] for s, e, _ in entities], dtype=numpy.int64).reshape(-1, 2)
             fields["span_max_iou"] = TensorField(
@@ -239,7 +237,7 @@ class SpanRelationReader(DatasetReader):
                 list(unique_relations),
                 entity_spans,
                 list(unique_relations.values()),
-                label_namespace="relation_labels",
+                label_namespace=RELATION_LABELS,
                 padding_value=-1,
             )
         fields["metadata"] = MetadataField(metadata)

@@ -1,24 +1,33 @@
 import logging
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
 from torch import nn
 
-from spert_mt_plugin.dataset_readers.span_relation_reader import NO_ENTITY
+from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
 from spert_mt_plugin.metrics import NerF1, RelationF1
+from spert_mt_plugin.models.decoding import (
+    entity_dicts,
+    merge_symmetric_relations,
+    ranking_decision,
+    relation_dicts,
+    sigmoid_decisions,
+    softmax_decision,
+)
 from spert_mt_plugin.modules.losses import (
     MultiTaskLoss,
     binary_cross_entropy,
     iou_scaled_bce,
     reduce_loss,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
 )
-from spert_mt_plugin.modules.multitask_head import MultiTaskHead, SoftmaxHead
+from spert_mt_plugin.modules.multitask_head import HeadSettings, MultiTaskHead, SigmoidHead, SoftmaxHead
 from spert_mt_plugin.modules.range_max import RangeMaxTable, max_pool_words
-from spert_mt_plugin.vocabulary import ENTITY_LABELS, RELATION_LABELS, symmetric_relations
+from spert_mt_plugin.vocabulary import symmetric_relations
 
 logger = logging.getLogger(__name__)
 
@@ -34,23 +43,7 @@ def sample_up_to(candidates: torch.Tensor, limit: int) -> torch.Tensor:
     return candidates & (ranks < limit)
 
 
-def merge_symmetric_relations(
-    relations: List[Dict[str, Any]], symmetric: Set[str]
-) -> List[Dict[str, Any]]:
-    """
-    For a symmetric relation type, (a, b) and (b, a) are one relation: of the two directions,
-    keep the better-scored one. Other relations pass unchanged, in order.
-    """
-    best: Dict[Tuple[int, int, str], Dict[str, Any]] = {}
-    merged: List[Dict[str, Any]] = []
-    for relation in relations:
-        if relation["type"] not in symmetric:
-            merged.append(relation)
-            continue
-        key = (min(relation["head"], relation["tail"]), max(relation["head"], relation["tail"]), relation["type"])
-        if key not in best or relation["score"] > best[key]["score"]:
-            best[key] = relation
-    return merged + list(best.values())
+__all__ = ["SpertMT", "merge_symmetric_relations", "sample_up_to"]
 
 
 @Model.register("spert_mt")
@@ -59,7 +52,8 @@ class SpertMT(Model):
     SpERT.MT: span-based joint entity and relation extraction with multi-task heads
     (identification + ranking classification), an IoU-scaled identification loss for entities and
     entity logits in the relation input (see SPEC.md). With `multitask`,
-    `iou_scaled_identification` and `entity_logits` all off, it is SpERT.
+    `iou_scaled_identification` and `entity_logits` all off, it is SpERT: a softmax entity
+    classifier and a sigmoid (multi-label) relation classifier.
 
     Registered as a `Model` with name "spert_mt". Instances come from the spert-mt readers.
 
@@ -75,12 +69,18 @@ class SpertMT(Model):
         Longest candidate span (the reader's value); also the number of width embeddings (wider
         gold entities share the last one).
     width_embedding_dim : `int`, optional (default = `25`)
+        d2; the width embedding starts at N(0, `head.init_std`).
+    head : `HeadSettings`, optional
+        Initialisation scale of the heads and the width embedding (`init_std`, 0.02) and whether
+        the multi-task class scores have a bias (`class_bias`, off).
     dropout : `float`, optional (default = `0.1`)
         Dropout on the inputs of the heads.
     multitask : `bool`, optional (default = `True`)
-        Multi-task heads with the ranking loss; `False` is the `-MTL` ablation (softmax + NA).
+        Multi-task heads with the ranking loss; `False` is the `-MTL` ablation: SpERT's heads,
+        softmax + "no entity" for entities, one sigmoid per type for relations.
     iou_scaled_identification : `bool`, optional (default = `True`)
-        IoU-scaled entity identification loss; `False` is `-EIL` (plain BCE).
+        IoU-scaled entity identification loss; `False` is `-EIL` (plain BCE). Has no effect
+        without `multitask` (there is no identification head).
     entity_logits : `bool`, optional (default = `True`)
         Feed the entity class scores of both arguments to the relation head.
     entity_loss, relation_loss : `MultiTaskLoss`, optional
@@ -88,7 +88,14 @@ class SpertMT(Model):
     negative_entities, negative_relations : `int`, optional (default = `120`)
         Most negative spans / pairs per sentence in the loss, re-sampled at every forward pass.
     entity_threshold, relation_threshold : `float`, optional (default = `0.85`)
-        theta: a candidate takes its best class when that class's score reaches theta.
+        theta of the multi-task heads: a candidate takes its best class when that class's score
+        reaches theta.
+    relation_probability_threshold : `float`, optional (default = `0.4`)
+        The sigmoid relation head's threshold (SpERT's `rel_filter_threshold`): a pair takes every
+        type whose probability reaches it.
+    sigmoid_loss_over_types : `str`, optional (default = `"mean"`)
+        How the sigmoid relation head's per-type binary cross-entropies are combined: `"mean"` as
+        SpERT's code does, or `"sum"`.
     loss_reduction : `str`, optional (default = `"mean"`)
         `"mean"` or `"sum"` over the candidates of the batch.
     pair_chunk_size : `int`, optional (default = `4096`)
@@ -96,6 +103,9 @@ class SpertMT(Model):
         many entities.
     per_type_metrics : `bool`, optional (default = `False`)
         Also report P/R/F1 of every entity and relation type.
+
+    Predictions carry a `score`: the margin score of the chosen class for the multi-task heads,
+    a probability for SpERT's heads (see `spert_mt_plugin.models.decoding`).
     """
 
     def __init__(
@@ -104,6 +114,7 @@ class SpertMT(Model):
         embedder: TokenEmbedder,
         max_span_width: int = 10,
         width_embedding_dim: int = 25,
+        head: Optional[HeadSettings] = None,
         dropout: float = 0.1,
         multitask: bool = True,
         iou_scaled_identification: bool = True,
@@ -114,6 +125,8 @@ class SpertMT(Model):
         negative_relations: int = 120,
         entity_threshold: float = 0.85,
         relation_threshold: float = 0.85,
+        relation_probability_threshold: float = 0.4,
+        sigmoid_loss_over_types: str = "mean",
         loss_reduction: str = "mean",
         pair_chunk_size: int = 4096,
         per_type_metrics: bool = False,
@@ -122,6 +135,13 @@ class SpertMT(Model):
         super().__init__(vocab, **kwargs)
         if loss_reduction not in ("mean", "sum"):
             raise ValueError(f"loss_reduction must be 'mean' or 'sum', got {loss_reduction!r}")
+        if sigmoid_loss_over_types not in ("mean", "sum"):
+            raise ValueError(f"sigmoid_loss_over_types must be 'mean' or 'sum', got {sigmoid_loss_over_types!r}")
+        if iou_scaled_identification and not multitask:
+            logger.warning(
+                "iou_scaled_identification has no effect without multitask: SpERT's heads have no "
+                "identification output"
+            )
         if not isinstance(embedder, PretrainedTransformerEmbedder):
             raise ValueError(
                 "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
@@ -138,6 +158,8 @@ class SpertMT(Model):
         self._negative_relations = negative_relations
         self._entity_threshold = entity_threshold
         self._relation_threshold = relation_threshold
+        self._relation_probability_threshold = relation_probability_threshold
+        self._sigmoid_loss_over_types = sigmoid_loss_over_types
         self._loss_reduction = loss_reduction
         self._pair_chunk_size = pair_chunk_size
 
@@ -153,16 +175,26 @@ class SpertMT(Model):
         relation_vocab = vocab.get_index_to_token_vocabulary(RELATION_LABELS)
         self._relation_types = [relation_vocab[i] for i in sorted(relation_vocab)]
         self._symmetric = set(symmetric_relations(vocab))
+        self.register_buffer(
+            "_symmetric_class",
+            torch.tensor([label in self._symmetric for label in self._relation_types], dtype=torch.bool),
+            persistent=False,
+        )
 
         hidden = embedder.get_output_dim()
         span_dim = hidden + width_embedding_dim
+        head = head or HeadSettings()
         self._width_embedding = nn.Embedding(max_span_width, width_embedding_dim)
+        nn.init.normal_(self._width_embedding.weight, std=head.init_std)
         self._dropout = nn.Dropout(dropout)
         num_entity_types = len(self._entity_types)
         relation_dim = 3 * span_dim - width_embedding_dim + (2 * num_entity_types if entity_logits else 0)
-        head = MultiTaskHead if multitask else SoftmaxHead
-        self._entity_head = head(span_dim + hidden, num_entity_types)
-        self._relation_head = head(relation_dim, len(self._relation_types))
+        if multitask:
+            self._entity_head = MultiTaskHead(span_dim + hidden, num_entity_types, head)
+            self._relation_head = MultiTaskHead(relation_dim, len(self._relation_types), head)
+        else:
+            self._entity_head = SoftmaxHead(span_dim + hidden, num_entity_types, head)
+            self._relation_head = SigmoidHead(relation_dim, len(self._relation_types), head)
 
         self._ner_f1 = NerF1(per_type_metrics)
         self._relation_f1 = RelationF1(False, sorted(self._symmetric), per_type_metrics)
@@ -223,17 +255,15 @@ class SpertMT(Model):
 
     # ------------------------------------------------------------------ losses
 
-    def _candidate_loss(
+    def _multitask_loss(
         self,
-        identification: Optional[torch.Tensor],
+        identification: torch.Tensor,
         scores: torch.Tensor,
         classes: torch.Tensor,
         weights: MultiTaskLoss,
         max_iou: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Per-candidate loss; `classes` holds class indices with `-1` for "no class"."""
-        if not self._multitask:
-            return F.cross_entropy(scores.flatten(0, -2), (classes + 1).flatten(), reduction="none").view_as(classes)
         positive = classes >= 0
         if max_iou is not None:
             binary = iou_scaled_bce(identification, positive, max_iou, weights.iou_delta)
@@ -323,24 +353,40 @@ class SpertMT(Model):
         negative = span_mask & (classes < 0)
         # Evaluation scores every candidate, so that its loss is deterministic.
         selected = positive | (sample_up_to(negative, self._negative_entities) if self.training else negative)
-        max_iou = span_max_iou if (self._iou_scaled and span_max_iou is not None) else None
-        losses = self._candidate_loss(identification, scores, classes, self._entity_loss, max_iou)
+        if self._multitask:
+            max_iou = span_max_iou if (self._iou_scaled and span_max_iou is not None) else None
+            losses = self._multitask_loss(identification, scores, classes, self._entity_loss, max_iou)
+        else:
+            losses = softmax_cross_entropy(scores, classes)
         return reduce_loss(losses, selected, self._loss_reduction)
 
-    def _relation_training_loss(
-        self, table: RangeMaxTable, cls: torch.Tensor, entity_spans: torch.Tensor, relations: torch.Tensor
-    ) -> torch.Tensor:
+    def _training_pairs(
+        self, entity_spans: torch.Tensor, relations: torch.Tensor
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """
+        The relation candidates of the loss: `(labels, selected)`, both `(batch, n, n)` over the
+        ordered pairs of gold entities. Positives are the gold relations (symmetric ones in text
+        order); negatives are unrelated distinct pairs, sampled in training, never the reverse
+        of a symmetric gold relation.
+        """
         # AdjacencyField builds a float matrix.
-        relations = relations.long()
+        relations = self._symmetric_in_text_order(relations.long(), entity_spans)
         entity_mask = entity_spans[..., 0] >= 0
         num_entities = entity_spans.size(1)
         distinct = ~torch.eye(num_entities, dtype=torch.bool, device=entity_spans.device)
         valid = entity_mask.unsqueeze(2) & entity_mask.unsqueeze(1) & distinct
         positive = valid & (relations >= 0)
-        negative = valid & (relations < 0)
+        # The reverse of a symmetric relation is the same relation: never a negative.
+        symmetric = positive & self._symmetric_class[relations.clamp(min=0)]
+        negative = valid & (relations < 0) & ~symmetric.transpose(1, 2)
         if self.training:
             negative = sample_up_to(negative.flatten(1), self._negative_relations).view_as(negative)
-        selected = positive | negative
+        return relations, positive | negative
+
+    def _relation_training_loss(
+        self, table: RangeMaxTable, cls: torch.Tensor, entity_spans: torch.Tensor, relations: torch.Tensor
+    ) -> torch.Tensor:
+        relations, selected = self._training_pairs(entity_spans, relations)
         pairs = selected.nonzero()
         if pairs.size(0) == 0:
             return cls.new_zeros(())
@@ -348,22 +394,44 @@ class SpertMT(Model):
         _, _, type_scores = self._classify_entities(span_vectors, cls)
         identification, scores = self._score_pairs(table, entity_spans, span_vectors, type_scores, pairs)
         classes = relations[pairs[:, 0], pairs[:, 1], pairs[:, 2]]
-        losses = self._candidate_loss(identification, scores, classes, self._relation_loss)
+        if self._multitask:
+            losses = self._multitask_loss(identification, scores, classes, self._relation_loss)
+        else:
+            losses = sigmoid_cross_entropy(scores, classes, self._sigmoid_loss_over_types)
         return reduce_loss(losses, torch.ones_like(losses), self._loss_reduction)
+
+    def _symmetric_in_text_order(self, relations: torch.Tensor, entity_spans: torch.Tensor) -> torch.Tensor:
+        """
+        Moves each gold relation of a symmetric type whose head starts after its tail to the
+        reverse cell (head first in the text, as SpERT stores them), so that a symmetric relation
+        is always learnt in one direction. A reverse cell that already has a label keeps it.
+        """
+        if not bool(self._symmetric_class.any()):
+            return relations
+        starts = entity_spans[..., 0]
+        backwards = starts.unsqueeze(2) > starts.unsqueeze(1)
+        move = (relations >= 0) & self._symmetric_class[relations.clamp(min=0)] & backwards
+        if not bool(move.any()):
+            return relations
+        moved = relations.masked_fill(move, -1)
+        incoming = move.transpose(1, 2) & (moved < 0)
+        return torch.where(incoming, relations.transpose(1, 2), moved)
 
     # ------------------------------------------------------------------ decoding
 
-    def _best_class(self, scores: torch.Tensor, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
-        """
-        The decision rule: `(class index or -1, score)`. Multi-task: the best class if its score
-        reaches `threshold`. Softmax: the most probable of classes and "NA".
-        """
+    def _decide_entities(self, scores: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """`(class index or -1, score)` of every candidate span."""
         if self._multitask:
-            best_score, best_class = scores.max(dim=-1)
-            return best_class.masked_fill(best_score < threshold, -1), best_score
-        probabilities = scores.softmax(dim=-1)
-        best_score, best = probabilities.max(dim=-1)
-        return best - 1, best_score
+            return ranking_decision(scores, self._entity_threshold)
+        return softmax_decision(scores)
+
+    def _decide_relations(self, scores: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`(pair index, class index, score)` of every relation the pairs' scores predict."""
+        if self._multitask:
+            label, score = ranking_decision(scores, self._relation_threshold)
+            pair = (label >= 0).nonzero(as_tuple=True)[0]
+            return pair, label[pair], score[pair]
+        return sigmoid_decisions(scores, self._relation_probability_threshold)
 
     def _decode(
         self,
@@ -374,7 +442,7 @@ class SpertMT(Model):
         entity_scores: torch.Tensor,
         entity_type_scores: torch.Tensor,
     ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
-        entity_class, entity_score = self._best_class(entity_scores, self._entity_threshold)
+        entity_class, entity_score = self._decide_entities(entity_scores)
         is_entity = span_mask & (entity_class >= 0)
         # Gather each sentence's predicted entities to the front: (batch, most entities).
         counts = is_entity.sum(dim=1)
@@ -394,35 +462,25 @@ class SpertMT(Model):
             _, relation_scores = self._score_pairs(
                 table, predicted_spans, take(span_vectors), take(entity_type_scores), pairs
             )
-            relation_class, relation_score = self._best_class(relation_scores, self._relation_threshold)
-            kept = relation_class >= 0
-            pairs, relation_class, relation_score = pairs[kept], relation_class[kept], relation_score[kept]
+            kept, relation_class, relation_score = self._decide_relations(relation_scores)
+            pairs = pairs[kept]
 
         # From here on only the predicted items remain: plain Python lists are cheap.
-        span_list = predicted_spans.tolist()
-        class_list = take(entity_class.unsqueeze(-1)).squeeze(-1).tolist()
-        score_list = take(entity_score.unsqueeze(-1)).squeeze(-1).tolist()
-        entities: List[List[Dict[str, Any]]] = []
-        for sentence, count in enumerate(counts.tolist()):
-            entities.append(
-                [
-                    {
-                        "start": span_list[sentence][i][0],
-                        "end": span_list[sentence][i][1] + 1,
-                        "type": self._entity_types[class_list[sentence][i]],
-                        "score": score_list[sentence][i],
-                    }
-                    for i in range(count)
-                ]
-            )
-        relations: List[List[Dict[str, Any]]] = [[] for _ in entities]
-        for (sentence, head, tail), label_index, score in zip(
-            pairs.tolist(), relation_class.tolist(), relation_score.tolist()
-        ):
-            relations[sentence].append(
-                {"head": head, "tail": tail, "type": self._relation_types[label_index], "score": score}
-            )
-        relations = [merge_symmetric_relations(r, self._symmetric) for r in relations]
+        entities = entity_dicts(
+            predicted_spans.tolist(),
+            take(entity_class.unsqueeze(-1)).squeeze(-1).tolist(),
+            take(entity_score.unsqueeze(-1)).squeeze(-1).tolist(),
+            counts.tolist(),
+            self._entity_types,
+        )
+        relations = relation_dicts(
+            pairs.tolist(),
+            relation_class.tolist(),
+            relation_score.tolist(),
+            len(entities),
+            self._relation_types,
+            self._symmetric,
+        )
         return entities, relations
 
     # ------------------------------------------------------------------ metrics

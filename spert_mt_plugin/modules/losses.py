@@ -1,5 +1,6 @@
 """
-The losses of the multi-task heads (SPEC.md, "The multi-task head").
+The losses of the heads: SpERT.MT's multi-task head (SPEC.md, "The multi-task head") and SpERT's
+single-step heads (the `-MTL` ablation and the SpERT baseline).
 
 Every function returns one loss value per candidate; `reduce_loss` turns them into the batch loss.
 """
@@ -62,6 +63,27 @@ def iou_scaled_bce(
 def binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Plain binary cross-entropy per candidate."""
     return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
+
+
+def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """
+    SpERT's entity loss per candidate: cross-entropy over `logits` (`(..., num_classes + 1)`, the
+    "no class" option at index 0) with `labels` holding class indices and `-1` for "no class".
+    """
+    flat = F.cross_entropy(logits.flatten(0, -2), (labels + 1).flatten(), reduction="none")
+    return flat.view_as(labels)
+
+
+def sigmoid_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, over_types: str = "mean") -> torch.Tensor:
+    """
+    SpERT's relation loss per candidate: one binary cross-entropy per class (`logits`:
+    `(num_candidates, num_classes)`) against the one-hot target of `labels` (`-1`: no class, an
+    all-zero target), combined over the classes by `over_types`: `"mean"` as SpERT's code does
+    (sum / number of types) or `"sum"`.
+    """
+    targets = F.one_hot(labels.clamp(min=0), logits.size(-1)).to(logits.dtype) * (labels >= 0).unsqueeze(-1)
+    per_type = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    return per_type.mean(-1) if over_types == "mean" else per_type.sum(-1)
 
 
 def reduce_loss(losses: torch.Tensor, mask: torch.Tensor, reduction: str) -> torch.Tensor:

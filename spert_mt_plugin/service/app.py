@@ -8,6 +8,7 @@ from typing import Any, Dict
 
 from flask import Flask, jsonify, request, send_from_directory
 
+from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
 from spert_mt_plugin.predictors.spert_mt import InputError, SpertMTPredictor
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,8 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
         return jsonify(
             status="ok",
             uptime_s=round(time.time() - started, 1),
-            entity_types=[t for t in vocab.get_token_to_index_vocabulary("entity_labels") if t != "NA"],
-            relation_types=list(vocab.get_token_to_index_vocabulary("relation_labels")),
+            entity_types=[t for t in vocab.get_token_to_index_vocabulary(ENTITY_LABELS) if t != NO_ENTITY],
+            relation_types=list(vocab.get_token_to_index_vocabulary(RELATION_LABELS)),
         )
 
     @app.post("/predict")

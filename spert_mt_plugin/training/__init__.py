@@ -1,1 +1,2 @@
 from spert_mt_plugin.training.linear_warmup import LinearWarmupFraction
+from spert_mt_plugin.training.optimizer import SpertAdamW

@@ -1,0 +1,98 @@
+"""
+Decision rules and the conversion of predictions into plain dictionaries.
+
+The `score` a prediction carries depends on the head that made it:
+
+- multi-task head (SpERT.MT): the class's *margin score*, unbounded; the class was taken because
+  this score reached the threshold theta (0.85);
+- softmax entity head (`-MTL`, SpERT): the class's softmax *probability* (among the types and "no
+  entity");
+- sigmoid relation head (`-MTL`, SpERT): the type's sigmoid *probability*, at least 0.4.
+"""
+from typing import Any, Dict, List, Set, Tuple
+
+import torch
+
+
+def ranking_decision(scores: torch.Tensor, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
+    """
+    SpERT.MT: each candidate's best class when its score reaches `threshold`, else `-1`.
+    Returns `(class index or -1, best score)`, both shaped like `scores` without its last dim.
+    """
+    best_score, best_class = scores.max(dim=-1)
+    return best_class.masked_fill(best_score < threshold, -1), best_score
+
+
+def softmax_decision(logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """
+    SpERT's entities: the most probable of the classes and "no class" (index 0 of `logits`).
+    Returns `(class index or -1, its probability)`.
+    """
+    best_probability, best = logits.softmax(dim=-1).max(dim=-1)
+    return best - 1, best_probability
+
+
+def sigmoid_decisions(logits: torch.Tensor, threshold: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """
+    SpERT's relations: every class whose probability reaches `threshold`, so a candidate (row of
+    `logits`, `(num_candidates, num_classes)`) may take several classes or none.
+    Returns `(candidate index, class index, probability)`, one entry per decision.
+    """
+    probabilities = logits.sigmoid()
+    candidate, label = (probabilities >= threshold).nonzero(as_tuple=True)
+    return candidate, label, probabilities[candidate, label]
+
+
+def merge_symmetric_relations(relations: List[Dict[str, Any]], symmetric: Set[str]) -> List[Dict[str, Any]]:
+    """
+    For a symmetric relation type, (a, b) and (b, a) are one relation: of the two directions,
+    keep the better-scored one. Other relations pass unchanged, in order.
+    """
+    best: Dict[Tuple[int, int, str], Dict[str, Any]] = {}
+    merged: List[Dict[str, Any]] = []
+    for relation in relations:
+        if relation["type"] not in symmetric:
+            merged.append(relation)
+            continue
+        key = (min(relation["head"], relation["tail"]), max(relation["head"], relation["tail"]), relation["type"])
+        if key not in best or relation["score"] > best[key]["score"]:
+            best[key] = relation
+    return merged + list(best.values())
+
+
+def entity_dicts(
+    spans: List[List[List[int]]],
+    classes: List[List[int]],
+    scores: List[List[float]],
+    counts: List[int],
+    types: List[str],
+) -> List[List[Dict[str, Any]]]:
+    """
+    Per sentence, its first `counts[i]` predicted spans (inclusive ends) as dictionaries with
+    `start`, exclusive `end`, `type` and `score`.
+    """
+    return [
+        [
+            {"start": spans[s][i][0], "end": spans[s][i][1] + 1, "type": types[classes[s][i]], "score": scores[s][i]}
+            for i in range(count)
+        ]
+        for s, count in enumerate(counts)
+    ]
+
+
+def relation_dicts(
+    pairs: List[List[int]],
+    classes: List[int],
+    scores: List[float],
+    num_sentences: int,
+    types: List[str],
+    symmetric: Set[str],
+) -> List[List[Dict[str, Any]]]:
+    """
+    Per sentence, the predicted relations (`pairs`: sentence, head, tail as indices into the
+    sentence's predicted entities) as dictionaries, symmetric types merged.
+    """
+    relations: List[List[Dict[str, Any]]] = [[] for _ in range(num_sentences)]
+    for (sentence, head, tail), label, score in zip(pairs, classes, scores):
+        relations[sentence].append({"head": head, "tail": tail, "type": types[label], "score": score})
+    return [merge_symmetric_relations(sentence, symmetric) for sentence in relations]

@@ -1,0 +1,134 @@
+"""
+SpERT's optimizer with a separate learning rate for the task heads.
+"""
+import logging
+import math
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from allennlp.training.optimizers import Optimizer
+
+logger = logging.getLogger(__name__)
+
+
+@Optimizer.register("spert_adamw")
+class SpertAdamW(Optimizer):
+    """
+    AdamW as SpERT trains with it (transformers' `AdamW`: decoupled weight decay applied after the
+    Adam step, `eps` added to the square root, bias correction optional, off in SpERT), and two
+    learning rates: `lr` for the encoder and `head_lr` for everything else (the width embedding
+    and the entity and relation heads).
+
+    Parameters are split by *module name*: the encoder is every parameter whose name starts with
+    `encoder_prefix` (the model's `_embedder`), so any transformer works. Parameters whose name
+    matches one of `no_decay` get no weight decay. The four resulting groups carry their own
+    `lr`, which learning-rate schedulers scale.
+
+    Registered as an `Optimizer` with name "spert_adamw".
+
+    # Parameters
+
+    model_parameters : `List[Tuple[str, torch.nn.Parameter]]`
+        Filled in by the trainer.
+    lr : `float`, optional (default = `5e-5`)
+        Learning rate of the encoder.
+    head_lr : `float`, optional (default = `None`)
+        Learning rate of the parameters outside the encoder; `None` means `lr` (one learning rate,
+        as in SpERT and the paper read literally).
+    betas : `Tuple[float, float]`, optional (default = `(0.9, 0.999)`)
+    eps : `float`, optional (default = `1e-6`)
+    weight_decay : `float`, optional (default = `0.01`)
+    correct_bias : `bool`, optional (default = `False`)
+        Adam's bias correction; SpERT trains without it.
+    no_decay : `List[str]`, optional
+        Regular expressions (searched in the parameter name) of parameters without weight decay:
+        biases and LayerNorm weights, as in SpERT.
+    encoder_prefix : `str`, optional (default = `"_embedder."`)
+        Name prefix of the encoder's parameters.
+    """
+
+    def __init__(
+        self,
+        model_parameters: List[Tuple[str, torch.nn.Parameter]],
+        lr: float = 5e-5,
+        head_lr: Optional[float] = None,
+        betas: Tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.01,
+        correct_bias: bool = False,
+        no_decay: Sequence[str] = ("bias", r"LayerNorm\.weight", r"layer_norm\.weight"),
+        encoder_prefix: str = "_embedder.",
+    ) -> None:
+        head_lr = lr if head_lr is None else head_lr
+        groups: Dict[Tuple[bool, bool], List[torch.nn.Parameter]] = {}
+        names: Dict[Tuple[bool, bool], List[str]] = {}
+        for name, parameter in model_parameters:
+            if not parameter.requires_grad:
+                continue
+            key = (not name.startswith(encoder_prefix), any(re.search(pattern, name) for pattern in no_decay))
+            groups.setdefault(key, []).append(parameter)
+            names.setdefault(key, []).append(name)
+        if not any(is_head for is_head, _ in groups):
+            logger.warning("spert_adamw: no parameter outside %r: head_lr has no effect", encoder_prefix)
+        if not any(not is_head for is_head, _ in groups):
+            logger.warning("spert_adamw: no parameter starts with %r: lr applies to nothing", encoder_prefix)
+        param_groups = []
+        for (is_head, decay_free), parameters in sorted(groups.items()):
+            param_groups.append(
+                {
+                    "params": parameters,
+                    "lr": head_lr if is_head else lr,
+                    "weight_decay": 0.0 if decay_free else weight_decay,
+                    "group_name": ("heads" if is_head else "encoder") + (", no decay" if decay_free else ""),
+                }
+            )
+            logger.info(
+                "spert_adamw group %s: %d tensors, lr %g, weight decay %g",
+                param_groups[-1]["group_name"],
+                len(parameters),
+                param_groups[-1]["lr"],
+                param_groups[-1]["weight_decay"],
+            )
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, correct_bias=correct_bias)
+        super().__init__(param_groups, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            beta1, beta2 = group["betas"]
+            grads, exp_avgs, exp_avg_sqs, step_sizes = [], [], [], []
+            for p in params:
+                if p.grad.is_sparse:
+                    raise RuntimeError("spert_adamw does not support sparse gradients")
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                step_size = group["lr"]
+                if group["correct_bias"]:
+                    step_size *= math.sqrt(1.0 - beta2 ** state["step"]) / (1.0 - beta1 ** state["step"])
+                grads.append(p.grad)
+                exp_avgs.append(state["exp_avg"])
+                exp_avg_sqs.append(state["exp_avg_sq"])
+                step_sizes.append(-step_size)
+            # The same arithmetic as transformers' AdamW, over all tensors of the group at once.
+            torch._foreach_mul_(exp_avgs, beta1)
+            torch._foreach_add_(exp_avgs, grads, alpha=1.0 - beta1)
+            torch._foreach_mul_(exp_avg_sqs, beta2)
+            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
+            denominators = torch._foreach_sqrt(exp_avg_sqs)
+            torch._foreach_add_(denominators, group["eps"])
+            torch._foreach_addcdiv_(params, exp_avgs, denominators, step_sizes)
+            if group["weight_decay"] > 0.0:
+                torch._foreach_mul_(params, 1.0 - group["lr"] * group["weight_decay"])
+        return loss
