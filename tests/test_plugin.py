@@ -8,6 +8,7 @@ from allennlp.models import Model
 from allennlp.predictors import Predictor
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler
 from allennlp.training.metrics import Metric
+from allennlp.training.optimizers import Optimizer
 
 from tests.conftest import PROJECT_ROOT
 
@@ -20,6 +21,7 @@ def test_importing_the_plugin_registers_every_name():
     assert Predictor.by_name("spert_mt")
     assert Vocabulary.by_name("spert_types")
     assert LearningRateScheduler.by_name("linear_warmup_fraction")
+    assert Optimizer.by_name("spert_adamw")
     assert Metric.by_name("ner_f1") and Metric.by_name("relation_f1")
 
 
@@ -34,6 +36,7 @@ def test_allennlp_command_loads_the_plugin_without_errors():
     assert result.returncode == 0
     assert "could not be loaded" not in result.stderr
     assert "spert-serve" in result.stdout
+    assert "spert-plot" in result.stdout and "spert-experiments" in result.stdout
 
 
 def test_configs_build_with_defaults():

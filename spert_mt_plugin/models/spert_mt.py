@@ -1,4 +1,5 @@
 import logging
+import os
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -11,7 +12,6 @@ from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
 from spert_mt_plugin.metrics import NerF1, RelationF1
 from spert_mt_plugin.models.decoding import (
     entity_dicts,
-    merge_symmetric_relations,
     ranking_decision,
     relation_dicts,
     sigmoid_decisions,
@@ -41,9 +41,6 @@ def sample_up_to(candidates: torch.Tensor, limit: int) -> torch.Tensor:
     keys = torch.rand(candidates.shape, device=candidates.device).masked_fill(~candidates, 2.0)
     ranks = keys.argsort(dim=1).argsort(dim=1)
     return candidates & (ranks < limit)
-
-
-__all__ = ["SpertMT", "merge_symmetric_relations", "sample_up_to"]
 
 
 @Model.register("spert_mt")
@@ -148,6 +145,12 @@ class SpertMT(Model):
                 f"got {type(embedder).__name__}"
             )
         self._embedder = embedder
+        # Which encoder SPERT_ENCODER (auto: the paper's if cached, else the bundled one) picked.
+        logger.info(
+            "SpertMT encoder: %s (SPERT_ENCODER=%s)",
+            getattr(embedder.transformer_model.config, "name_or_path", "?"),
+            os.environ.get("SPERT_ENCODER", "unset"),
+        )
         self._max_span_width = max_span_width
         self._multitask = multitask
         self._iou_scaled = iou_scaled_identification

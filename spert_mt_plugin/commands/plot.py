@@ -1,0 +1,126 @@
+"""
+`allennlp spert-plot`: learning curves (validation NER and RE F1 per epoch) of training runs.
+"""
+import argparse
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from allennlp.commands.subcommand import Subcommand
+
+logger = logging.getLogger(__name__)
+
+PANELS = (("ner", "NER F1"), ("rel", "RE F1"), ("rel_strict", "RE strict F1"))
+
+
+def learning_curve(run_dir: Path, average: str = "micro") -> Dict[str, List[Tuple[int, float]]]:
+    """
+    `{task: [(epoch, validation F1 in %), ...]}` from the `metrics_epoch_N.json` files AllenNLP
+    writes into a run folder. Raises `ValueError` naming the folder when it has none, or when its
+    epochs have no validation metrics (a run trained without a validation split).
+    """
+    files = sorted(run_dir.glob("metrics_epoch_*.json"), key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
+    if not files:
+        raise ValueError(f"{run_dir}: no metrics_epoch_*.json (not an AllenNLP run folder, or no epoch finished)")
+    suffix = "_f1" if average == "micro" else "_macro_f1"
+    curves: Dict[str, List[Tuple[int, float]]] = {task: [] for task, _ in PANELS}
+    for path in files:
+        metrics = json.loads(path.read_text())
+        epoch = int(metrics.get("epoch", re.findall(r"\d+", path.name)[-1])) + 1
+        for task, _ in PANELS:
+            key = f"validation_{task}{suffix}"
+            if key in metrics:
+                curves[task].append((epoch, 100.0 * float(metrics[key])))
+    if not curves["ner"]:
+        raise ValueError(
+            f"{run_dir}: the epochs have no validation_ner{suffix} (was it trained without a validation split?)"
+        )
+    return curves
+
+
+def run_label(run_dir: Path, common: Optional[Path]) -> str:
+    """A short name for a run: its path below the runs' common folder."""
+    if common is not None:
+        try:
+            relative = run_dir.resolve().relative_to(common)
+            if str(relative) != ".":
+                return str(relative)
+        except ValueError:
+            pass
+    return run_dir.name
+
+
+def plot_learning_curves(
+    run_dirs: Sequence[str],
+    output: str,
+    labels: Optional[Sequence[str]] = None,
+    average: str = "micro",
+    title: Optional[str] = None,
+) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
+    """Draws one panel per task (NER, RE, strict RE) with one line per run into `output` (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if labels is not None and len(labels) != len(run_dirs):
+        raise ValueError(f"{len(labels)} labels for {len(run_dirs)} runs")
+    paths = [Path(d) for d in run_dirs]
+    common = None
+    if len(paths) > 1:
+        import os
+
+        common = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
+    curves = {}
+    for index, path in enumerate(paths):
+        label = labels[index] if labels is not None else run_label(path, common)
+        curves[label] = learning_curve(path, average)
+
+    figure, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4), sharex=True)
+    for axis, (task, name) in zip(axes, PANELS):
+        for label, curve in curves.items():
+            if curve[task]:
+                epochs, values = zip(*curve[task])
+                axis.plot(epochs, values, marker="o", markersize=3, label=label)
+        axis.set_title(f"validation {name}" + (" (macro)" if average == "macro" else ""))
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("F1 (%)")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(output, dpi=110)
+    plt.close(figure)
+    return curves
+
+
+@Subcommand.register("spert-plot")
+class Plot(Subcommand):
+    """`allennlp spert-plot RUN_DIR... -o curves.png`."""
+
+    def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
+        description = (
+            "Draw the learning curves of training runs: validation NER, RE and strict RE F1 per epoch, "
+            "one line per run, read from the metrics_epoch_*.json files of each run folder."
+        )
+        subparser = parser.add_parser(self.name, description=description, help="Plot learning curves of runs.")
+        subparser.add_argument("run_dirs", nargs="+", help="run folders (allennlp train -s ...)")
+        subparser.add_argument("-o", "--output", required=True, help="PNG file to write")
+        subparser.add_argument("--labels", nargs="+", default=None, help="one legend label per run")
+        subparser.add_argument("--average", choices=("micro", "macro"), default="micro", help="F1 average (ADE: macro)")
+        subparser.add_argument("--title", default=None, help="figure title")
+        subparser.set_defaults(func=plot_from_args)
+        return subparser
+
+
+def plot_from_args(args: argparse.Namespace) -> None:
+    curves = plot_learning_curves(args.run_dirs, args.output, args.labels, args.average, args.title)
+    for label, curve in curves.items():
+        last_epoch, ner = curve["ner"][-1]
+        rel = curve["rel"][-1][1] if curve["rel"] else float("nan")
+        print(f"{label}: {len(curve['ner'])} epochs, last (epoch {last_epoch}) NER F1 {ner:.2f}, RE F1 {rel:.2f}")
+    print(f"wrote {args.output}")
