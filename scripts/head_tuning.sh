@@ -15,14 +15,16 @@ declare -A ROWS=(
   [head_lr_5e-5_literal]='{"trainer.optimizer.head_lr": 5e-5}'
   [head_lr_3e-4]='{"trainer.optimizer.head_lr": 3e-4}'
   [head_lr_3e-3]='{"trainer.optimizer.head_lr": 3e-3}'
+  [head_lr_1e-2]='{"trainer.optimizer.head_lr": 1e-2}'
   [class_bias]='{"model.head.class_bias": true}'
   [init_std_0.1]='{"model.head.init_std": 0.1}'
   [loss_sum]='{"model.loss_reduction": "sum"}'
   [no_warmup]='{"trainer.learning_rate_scheduler.warmup_fraction": 0.0}'
   [torch_adamw_bias_correction]='{"trainer.optimizer.correct_bias": true}'
+  [fused_optimizer_check]='{"trainer.optimizer.fused": true}'
   [spert_baseline]='BASELINE'
 )
-ORDER=(head_lr_1e-3 head_lr_5e-5_literal head_lr_3e-4 head_lr_3e-3 spert_baseline class_bias loss_sum init_std_0.1 no_warmup torch_adamw_bias_correction)
+ORDER=(head_lr_1e-3 head_lr_5e-5_literal head_lr_3e-4 head_lr_3e-3 head_lr_1e-2 spert_baseline class_bias loss_sum init_std_0.1 no_warmup torch_adamw_bias_correction fused_optimizer_check)
 [ $# -gt 0 ] && ORDER=("$@")
 run_row() {
   local row=$1 config=training_configs/conll04_dev.jsonnet overrides=${ROWS[$1]}
