@@ -10,21 +10,24 @@ EPOCHS=${1:-3}
 shift || true
 OUT=experiments/head_tuning
 mkdir -p "$OUT"
+# Rows run with the settings of their day: mean reduction, head_lr 1e-3 unless the row says otherwise.
 declare -A ROWS=(
-  [head_lr_1e-3]='{}'
-  [head_lr_5e-5_literal]='{"trainer.optimizer.head_lr": 5e-5}'
-  [head_lr_3e-4]='{"trainer.optimizer.head_lr": 3e-4}'
-  [head_lr_3e-3]='{"trainer.optimizer.head_lr": 3e-3}'
-  [head_lr_1e-2]='{"trainer.optimizer.head_lr": 1e-2}'
-  [class_bias]='{"model.head.class_bias": true}'
-  [init_std_0.1]='{"model.head.init_std": 0.1}'
+  [head_lr_1e-3]='{"model.loss_reduction": "mean"}'
+  [head_lr_5e-5_literal]='{"model.loss_reduction": "mean", "trainer.optimizer.head_lr": 5e-5}'
+  [head_lr_3e-4]='{"model.loss_reduction": "mean", "trainer.optimizer.head_lr": 3e-4}'
+  [head_lr_3e-3]='{"model.loss_reduction": "mean", "trainer.optimizer.head_lr": 3e-3}'
+  [head_lr_1e-2]='{"model.loss_reduction": "mean", "trainer.optimizer.head_lr": 1e-2}'
+  [class_bias]='{"model.loss_reduction": "mean", "model.head.class_bias": true}'
+  [init_std_0.1]='{"model.loss_reduction": "mean", "model.head.init_std": 0.1}'
   [loss_sum]='{"model.loss_reduction": "sum"}'
-  [no_warmup]='{"trainer.learning_rate_scheduler.warmup_fraction": 0.0}'
-  [torch_adamw_bias_correction]='{"trainer.optimizer.correct_bias": true}'
-  [fused_optimizer_check]='{"trainer.optimizer.fused": true}'
+  [no_warmup]='{"model.loss_reduction": "mean", "trainer.learning_rate_scheduler.warmup_fraction": 0.0}'
+  [torch_adamw_bias_correction]='{"model.loss_reduction": "mean", "trainer.optimizer.correct_bias": true}'
+  [fused_optimizer_check]='{"model.loss_reduction": "mean", "trainer.optimizer.fused": true}'
+  [loss_sum_head_lr_5e-5]='{"model.loss_reduction": "sum", "trainer.optimizer.head_lr": 5e-5}'
+  [loss_sum_head_lr_3e-3]='{"model.loss_reduction": "sum", "trainer.optimizer.head_lr": 3e-3}'
   [spert_baseline]='BASELINE'
 )
-ORDER=(head_lr_1e-3 head_lr_5e-5_literal head_lr_3e-4 head_lr_3e-3 head_lr_1e-2 spert_baseline class_bias loss_sum init_std_0.1 no_warmup torch_adamw_bias_correction fused_optimizer_check)
+ORDER=(head_lr_1e-3 head_lr_5e-5_literal head_lr_3e-4 head_lr_3e-3 head_lr_1e-2 spert_baseline class_bias loss_sum init_std_0.1 no_warmup torch_adamw_bias_correction fused_optimizer_check loss_sum_head_lr_5e-5 loss_sum_head_lr_3e-3)
 [ $# -gt 0 ] && ORDER=("$@")
 run_row() {
   local row=$1 config=training_configs/conll04_dev.jsonnet overrides=${ROWS[$1]}
