@@ -52,3 +52,30 @@ def test_configs_build_with_defaults():
         params = json.loads(_jsonnet.evaluate_file(str(config), ext_vars=_environment_variables()))
         assert params["model"]["type"] == "spert_mt", config.name
         assert params["model"]["embedder"]["model_name"], config.name
+
+
+def test_shipped_configs_train_spert_mt_and_ablations_alike_and_the_baseline_as_spert():
+    # SpERT.MT and its ablations: head_lr 1e-3 and summed losses, differing in one model switch;
+    # the SpERT baseline: SpERT's heads, one learning rate and averaged losses.
+    from allennlp.common import Params
+
+    import spert_mt_plugin  # noqa: F401
+
+    configs = PROJECT_ROOT / "training_configs"
+    full = Params.from_file(str(configs / "scierc.jsonnet")).as_dict()
+    for name, switch in (("no_mtl", "multitask"), ("no_eil", "iou_scaled_identification"),
+                         ("no_entity_logits", "entity_logits")):
+        ablation = Params.from_file(str(configs / f"scierc_{name}.jsonnet")).as_dict()
+        assert ablation["trainer"] == full["trainer"], name
+        differing = {k for k in full["model"] if full["model"][k] != ablation["model"][k]}
+        assert differing == {switch}, name
+    optimizer = full["trainer"]["optimizer"]
+    assert optimizer["type"] == "spert_adamw" and optimizer["head_lr"] == 1e-3 and optimizer["lr"] == 5e-5
+    assert optimizer["eps"] == 1e-6 and optimizer["correct_bias"] is False
+    assert full["model"]["loss_reduction"] == "sum"
+    for dataset in ("conll04", "scierc", "ade"):
+        baseline = Params.from_file(str(configs / f"{dataset}_spert.jsonnet")).as_dict()
+        model = baseline["model"]
+        assert not (model["multitask"] or model["iou_scaled_identification"] or model["entity_logits"])
+        assert model["loss_reduction"] == "mean" and model["relation_probability_threshold"] == 0.4
+        assert baseline["trainer"]["optimizer"]["head_lr"] == baseline["trainer"]["optimizer"]["lr"] == 5e-5

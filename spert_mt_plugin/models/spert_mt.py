@@ -94,7 +94,9 @@ class SpertMT(Model):
         How the sigmoid relation head's per-type binary cross-entropies are combined: `"mean"` as
         SpERT's code does, or `"sum"`.
     loss_reduction : `str`, optional (default = `"mean"`)
-        `"mean"` or `"sum"` over the candidates of the batch.
+        `"mean"` or `"sum"` over the candidates of the batch. The shipped SpERT.MT configs use
+        `"sum"` (the paper's equations; it trains far better, see docs/head_tuning.md), the SpERT
+        baseline configs SpERT's `"mean"`.
     pair_chunk_size : `int`, optional (default = `4096`)
         Relation candidates are scored this many at a time, which bounds memory on sentences with
         many entities.
