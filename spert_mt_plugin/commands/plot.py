@@ -64,6 +64,7 @@ def plot_learning_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if labels is not None and len(labels) != len(run_dirs):
         raise ValueError(f"{len(labels)} labels for {len(run_dirs)} runs")
@@ -86,6 +87,7 @@ def plot_learning_curves(
                 axis.plot(epochs, values, marker="o", markersize=3, label=label)
         axis.set_title(f"validation {name}" + (" (macro)" if average == "macro" else ""))
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("F1 (%)")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
