@@ -32,7 +32,7 @@ def trained_archive(tmp_path_factory) -> str:
     # AllenNLP 2.x overrides take dotted keys; a nested dict would replace the whole section.
     overrides = {
         "validation_data_path": None,
-        "trainer.num_epochs": 40,
+        "trainer.num_epochs": 60,
         "trainer.learning_rate_scheduler": None,
         "random_seed": 3, "numpy_seed": 3, "pytorch_seed": 3,
     }

@@ -113,3 +113,69 @@ def test_allennlp_predict_cli_on_raw_text_and_bad_lines(trained_archive, tmp_pat
     failed = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
     assert failed.returncode != 0
     assert "input line 2: not valid JSON" in failed.stderr
+
+
+def test_long_documents_are_predicted_in_bounded_batches_with_the_same_results(trained_archive):
+    bounded = Predictor.from_path(trained_archive, batch_size=4, max_batch_words=30)
+    unbounded = Predictor.from_path(trained_archive, batch_size=1000, max_batch_words=10**6)
+    sizes = []
+    forward = bounded._model.forward_on_instances
+
+    def recording(instances):
+        sizes.append((len(instances), max(len(i["metadata"].metadata["tokens"]) for i in instances)))
+        return forward(instances)
+
+    bounded._model.forward_on_instances = recording
+    sentences = ["Bob is married to Carol.", "Ada Lovelace works for Acme Corp in Paris and Oslo since May.", "Eve left."]
+    document = " ".join(sentences[i % 3] for i in range(20))
+    a, b = bounded.predict_json({"document": document}), unbounded.predict_json({"document": document})
+
+    def without_scores(result):
+        return [
+            [{k: v for k, v in item.items() if k != "score"} for item in s["entities"] + s["relations"]]
+            for s in result["sentences"]
+        ]
+
+    def scores(result):
+        return [item["score"] for s in result["sentences"] for item in s["entities"] + s["relations"]]
+
+    # order, offsets and predictions do not depend on batching (scores up to float rounding)
+    assert without_scores(a) == without_scores(b) and [s["tokens"] for s in a["sentences"]] == [s["tokens"] for s in b["sentences"]]
+    assert scores(a) == pytest.approx(scores(b), abs=1e-4)
+    assert sum(n for n, _ in sizes) == 20
+    assert all(n <= 4 and n * longest <= 30 for n, longest in sizes)
+    # sorted by length: the 3-word sentences are batched together, not padded to 14 words
+    assert (4, 3) in sizes
+
+
+def test_size_limits_name_the_limit(trained_archive):
+    from spert_mt_plugin.predictors import InputTooLarge
+
+    limited = Predictor.from_path(trained_archive, max_words=20, max_sentence_words=8)
+    with pytest.raises(InputTooLarge, match="sentence has 9 words, over the limit of 8 words per sentence"):
+        limited.predict_json({"tokens": ["a"] * 9})
+    with pytest.raises(InputTooLarge, match="sentence 1 has 9 words"):
+        limited.predict_json({"document": "Bob left. " + "a " * 8 + "."})
+    with pytest.raises(InputTooLarge, match="24 words, over the limit of 20 words per request"):
+        limited.predict_batch_json([{"tokens": ["Bob", "left", "."]}] * 8)
+    assert len(limited.predict_batch_json([{"tokens": ["Bob", "left", "."]}] * 6)) == 6
+
+
+def test_text_longer_than_spacy_max_length_keeps_its_offsets(trained_archive):
+    predictor = Predictor.from_path(trained_archive)
+    predictor._spacy().max_length = 40  # stands for spaCy's 10^6 characters
+    text = "Bob is married to Carol. Eve works for Acme Corp in Oslo. Dan left Paris."
+    result = predictor.predict_json({"document": text})
+    assert [s["tokens"][0] for s in result["sentences"]] == ["Bob", "Eve", "Dan"]
+    for sentence in result["sentences"]:
+        for entity in sentence["entities"]:
+            assert text[entity["char_start"] : entity["char_end"]].split() == entity["text"].split()
+
+
+def test_predictor_reads_unannotated_files_with_the_dataset_reader(trained_archive, tmp_path):
+    path = tmp_path / "raw.json"
+    path.write_text(json.dumps([{"tokens": ["Bob", "is", "married", "to", "Carol", "."], "orig_id": "r1"}]))
+    predictor = Predictor.from_path(trained_archive)
+    instances = list(predictor._dataset_reader.read(str(path)))
+    result = predictor.predict_instance(instances[0])
+    assert result["orig_id"] == "r1" and result["tokens"][0] == "Bob"

@@ -143,7 +143,7 @@ def test_types_file_gives_fixed_label_ids_and_symmetric_relations():
 
 def test_empty_sentences_are_skipped_and_counted(tmp_path, caplog):
     path = tmp_path / "with_empty.json"
-    path.write_text(json.dumps([{"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": []}]))
+    path.write_text(json.dumps([{"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": [], "relations": []}]))
     with caplog.at_level(logging.WARNING):
         instances = list(make_reader().read(str(path)))
     assert len(instances) == 1
@@ -168,13 +168,22 @@ BAD_DOCUMENTS = [
     ('[{"entities": []}]', "document 0: missing key 'tokens'"),
     ('[{"tokens": "a b"}]', "'tokens' must be a list"),
     ('[["a"]]', "document 0: expected a JSON object, got list"),
-    ('[{"tokens": ["a"], "entities": {"start": 0}}]', "'entities' must be a list"),
-    ('[{"tokens": ["a"], "entities": [3]}]', "entity 0: expected a JSON object, got int"),
+    ('[{"tokens": ["a"], "entities": {"start": 0}, "relations": []}]', "'entities' must be a list"),
+    ('[{"tokens": ["a"], "entities": [3], "relations": []}]', "entity 0: expected a JSON object, got int"),
     ('[{"tokens": ["a", 3]}]', "'tokens' must be a list of strings"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}]}]', "entity 0 spans [0, 2)"),
-    ('[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}]}]', "start < end"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}]}]', "entity 0: missing key 'end'"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}]}]', "type 'Animal', which is not in the types file"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}], "relations": []}]', "entity 0 spans [0, 2)"),
+    ('[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}], "relations": []}]', "start < end"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}], "relations": []}]', "entity 0: missing key 'end'"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}], "relations": []}]', "type 'Animal', which is not in the types file"),
+    ('[{"tokens": ["a"], "entities": []}]', "has 'entities' but no 'relations'"),
+    ('[{"tokens": ["a"], "relations": []}]', "has 'relations' but no 'entities'"),
+    ('[{"tokens": ["a"]}]', "document 0: the document has no annotation"),
+    ('[{"tokens": ["a"], "orig_id": "x7"}]', "document 0 (orig_id x7): the document has no annotation"),
+    (
+        '[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Person"}], '
+        '"relations": [{"head": 0, "tail": 0, "type": "Works_For"}]}]',
+        "relation 0 has entity 0 as both head and tail",
+    ),
     (
         '[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Person"}], '
         '"relations": [{"head": 0, "tail": 1, "type": "Works_For"}]}]',
@@ -187,7 +196,7 @@ BAD_DOCUMENTS = [
     ),
     (
         '[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Person"}, '
-        '{"start": 0, "end": 1, "type": "Location"}]}]',
+        '{"start": 0, "end": 1, "type": "Location"}], "relations": []}]',
         "annotated both as 'Person' and as 'Location'",
     ),
 ]
@@ -205,7 +214,7 @@ def test_bad_input_names_file_document_and_problem(tmp_path, content, message):
 
 def test_bad_json_line_names_the_line(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"tokens": ["a"]}\n{"tokens": [\n')
+    path.write_text('{"tokens": ["a"], "entities": [], "relations": []}\n{"tokens": [\n')
     with pytest.raises(DataError, match=r"bad.jsonl, line 2: malformed JSON"):
         list(make_reader().read(str(path)))
 
@@ -239,3 +248,48 @@ def test_span_list_field_rejects_spans_outside_the_sentence():
     for bad in ([(0, 2)], [(1, 0)], [(-1, 0)]):
         with pytest.raises(ValueError, match="0 <= start <= end < 2"):
             SpanListField(bad, text)
+
+
+def test_unannotated_documents_are_prediction_input_not_sentences_without_entities(tmp_path):
+    path = tmp_path / "raw.json"
+    path.write_text(json.dumps([
+        {"tokens": ["Bob", "left", "."], "orig_id": "raw"},
+        {"tokens": ["Eve", "."], "entities": [], "relations": []},
+    ]))
+    reader = make_reader(require_annotation=False)
+    raw, empty = list(reader.read(str(path)))
+    # Unannotated: no gold fields at all, so nothing is scored against an empty gold.
+    assert "span_labels" not in raw.fields and "entities" not in raw["metadata"].metadata
+    # Annotated without entities: every candidate span is a negative.
+    assert set(empty["span_labels"].labels) == {"NA"} and empty["metadata"].metadata["entities"] == []
+
+
+def test_unannotated_dygie_documents(tmp_path):
+    path = tmp_path / "raw.jsonl"
+    path.write_text(json.dumps({"doc_key": "d1", "sentences": [["a", "b"], ["c"]]}) + "\n")
+    with pytest.raises(DataError, match=r"raw.jsonl, line 1 \(doc_key d1\), sentence 0: the document has no annotation"):
+        list(make_reader(DygieJsonlReader).read(str(path)))
+    instances = list(make_reader(DygieJsonlReader, require_annotation=False).read(str(path)))
+    assert len(instances) == 2 and all("span_labels" not in i.fields for i in instances)
+    path.write_text(json.dumps({"doc_key": "d1", "sentences": [["a"]], "ner": [[]]}) + "\n")
+    with pytest.raises(DataError, match="has 'ner' but no 'relations'"):
+        list(make_reader(DygieJsonlReader).read(str(path)))
+
+
+def test_unknown_label_without_types_file_names_file_and_document_when_indexed(tmp_path):
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps([
+        {"tokens": ["Bob", "left", "Acme"], "orig_id": "good",
+         "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
+         "relations": [{"head": 0, "tail": 1, "type": "Works_For"}]},
+        {"tokens": ["Eve", "left"], "orig_id": "typo", "entities": [{"start": 0, "end": 1, "type": "Persn"}], "relations": []},
+        {"tokens": ["Bob", "left", "Acme"], "orig_id": "typo2",
+         "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
+         "relations": [{"head": 0, "tail": 1, "type": "Works_at"}]},
+    ]))
+    good, typo, typo2 = list(make_reader(types_file=None).read(str(path)))
+    vocab, _ = tensors([good])
+    with pytest.raises(DataError, match=r"typo.json, document 1 \(orig_id typo\): entity type\(s\) 'Persn' are not in the vocabulary"):
+        Batch([good, typo]).index_instances(vocab)
+    with pytest.raises(DataError, match=r"document 2 \(orig_id typo2\): relation type\(s\) 'Works_at' are not in the vocabulary"):
+        Batch([typo2]).index_instances(vocab)

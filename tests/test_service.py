@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -110,7 +111,7 @@ def test_page_draws_entities_and_relations_in_headless_chromium(trained_archive,
 def test_serve_command_starts_the_service(trained_archive):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "allennlp", "spert-serve", trained_archive, "--port", str(port)],
+        [sys.executable, "-m", "allennlp", "spert-serve", trained_archive, "--port", str(port), "--workers", "2"],
         cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -130,9 +131,44 @@ def test_serve_command_starts_the_service(trained_archive):
         )
         with urllib.request.urlopen(request, timeout=120) as response:
             assert json.load(response)["tokens"] == ["Bob", "met", "Carol", "."]
+        bad = urllib.request.Request(
+            f"http://127.0.0.1:{port}/predict", data=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(bad, timeout=120)
+        assert error.value.code == 400 and "must be JSON" in json.load(error.value)["error"]
+        # gunicorn: the master and its two workers
+        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 2
     finally:
         process.terminate()
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_oversized_requests_get_413_naming_the_limit(trained_archive):
+    predictor = Predictor.from_path(trained_archive, max_words=50, max_sentence_words=20)
+    client = create_app(predictor, max_request_bytes=10_000).test_client()
+    response = client.post("/predict", json={"document": "Bob met Carol. " * 30})
+    assert response.status_code == 413 and "over the limit of 50 words per request" in response.get_json()["error"]
+    response = client.post("/predict", json={"tokens": ["word"] * 21})
+    assert response.status_code == 413 and "limit of 20 words per sentence" in response.get_json()["error"]
+    response = client.post("/predict", json={"document": "x" * 20_000})
+    assert response.status_code == 413 and "larger than 10000 bytes" in response.get_json()["error"]
+    assert client.post("/predict", json={"sentence": "Bob met Carol."}).status_code == 200
+
+
+def test_unexpected_errors_are_json_500_and_the_service_keeps_serving(trained_archive, caplog):
+    predictor = Predictor.from_path(trained_archive)
+    client = create_app(predictor).test_client()
+    original = predictor.predict_json
+    predictor.predict_json = lambda inputs: (_ for _ in ()).throw(RuntimeError("disk on fire"))
+    response = client.post("/predict", json={"sentence": "Bob met Carol."})
+    assert response.status_code == 500
+    assert "RuntimeError: disk on fire" in response.get_json()["error"]
+    assert "Traceback" in caplog.text and "disk on fire" in caplog.text
+    predictor.predict_json = original
+    assert client.post("/predict", json={"sentence": "Bob met Carol."}).status_code == 200
+    assert client.get("/health").status_code == 200

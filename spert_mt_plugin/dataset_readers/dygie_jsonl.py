@@ -20,13 +20,14 @@ class DygieJsonlReader(SpanRelationReader):
     indices are document-level and ends are inclusive. Each sentence becomes one instance;
     `-LRB-`-style bracket tokens are turned back into brackets. With a types file, labels that
     differ from a type name only in case (DyGIE's `USED-FOR`) take the types file's spelling.
+    A document without both `ner` and `relations` is unannotated text (see `require_annotation`).
 
     Registered as a `DatasetReader` with name "dygie_jsonl". Parameters: see `SpanRelationReader`.
     """
 
     def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
         for location, sentence in self._read_raw_sentences(file_path):
-            if self.types is not None:
+            if self.types is not None and sentence.annotated:
                 # DyGIE files spell relation labels in capitals (USED-FOR for Used-for): take the
                 # types file's spelling of a label that differs only in case.
                 entity_names = {t.lower(): t for t in self.types.entity_types}
@@ -41,8 +42,16 @@ class DygieJsonlReader(SpanRelationReader):
             doc_key = document.get("doc_key")
             if doc_key is not None:
                 location = f"{location} (doc_key {doc_key})"
-            ner = document.get("ner", [[] for _ in sentences])
-            relations = document.get("relations", [[] for _ in sentences])
+            present = [key for key in ("ner", "relations") if key in document]
+            if len(present) == 1:
+                missing = "relations" if present == ["ner"] else "ner"
+                raise DataError(
+                    f"{location}: has {present[0]!r} but no {missing!r}; give both (an annotated "
+                    "document, empty lists allowed) or neither (unannotated text)"
+                )
+            annotated = bool(present)
+            ner = document["ner"] if annotated else [[] for _ in sentences]
+            relations = document["relations"] if annotated else [[] for _ in sentences]
             for key, value in (("ner", ner), ("relations", relations)):
                 if not isinstance(value, list) or len(value) != len(sentences):
                     raise DataError(f"{location}: {key!r} must be a list with one entry per sentence")
@@ -53,6 +62,8 @@ class DygieJsonlReader(SpanRelationReader):
                     raise DataError(f"{where}: a sentence must be a list of tokens")
                 tokens = [PTB_BRACKETS.get(word, word) if isinstance(word, str) else word for word in words]
                 sentence = self._convert_sentence(tokens, ner[index], relations[index], offset, where)
+                if not annotated:
+                    sentence.entities = sentence.relations = None
                 sentence.doc_id = f"{doc_key}#{index}" if doc_key is not None else None
                 yield where, sentence
                 offset += len(words)

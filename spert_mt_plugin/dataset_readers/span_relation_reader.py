@@ -11,8 +11,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy
 from allennlp.data import DatasetReader, Instance, Token, TokenIndexer
 from allennlp.data.dataset_readers.dataset_utils.span_utils import enumerate_spans
-from allennlp.data.fields import AdjacencyField, Field, MetadataField, SequenceLabelField, TensorField, TextField
+from allennlp.data.fields import Field, MetadataField, TensorField, TextField
 
+from spert_mt_plugin.dataset_readers.checked_label_fields import CheckedAdjacencyField, CheckedSequenceLabelField
 from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_list_field import SpanListField
 from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
@@ -28,12 +29,20 @@ Relation = Tuple[int, int, str]
 
 @dataclass
 class Sentence:
-    """One sentence with its annotation, as the readers hand it to `text_to_instance`."""
+    """
+    One sentence with its annotation, as the readers hand it to `text_to_instance`.
+    `entities` and `relations` are both `None` for an unannotated sentence (text to predict on),
+    which is not the same as an annotated sentence without entities (`[]`).
+    """
 
     tokens: List[str]
-    entities: List[Entity] = field(default_factory=list)
-    relations: List[Relation] = field(default_factory=list)
+    entities: Optional[List[Entity]] = field(default_factory=list)
+    relations: Optional[List[Relation]] = field(default_factory=list)
     doc_id: Optional[str] = None
+
+    @property
+    def annotated(self) -> bool:
+        return self.entities is not None
 
 
 def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
@@ -86,6 +95,14 @@ class SpanRelationReader(DatasetReader):
     types_file : `str`, optional (default = `None`)
         A SpERT types file. When given, every entity and relation type in the data must be listed
         in it. (Label ids and symmetric relation types come from the `spert_types` vocabulary.)
+        Without it, labels are still checked against the vocabulary when instances are indexed:
+        an unknown label is an error naming the file and document.
+    require_annotation : `bool`, optional (default = `True`)
+        A document without its annotation keys (`entities`/`relations`, DyGIE's `ner`/
+        `relations`) is unannotated text, never "a sentence without entities". Training and
+        evaluation need annotation, so such a document is an error naming file and document. The
+        `spert_mt` predictor switches this off, so that `allennlp predict --use-dataset-reader`
+        reads unannotated files (and predicts on annotated ones, scoring them against the gold).
     """
 
     def __init__(
@@ -93,6 +110,7 @@ class SpanRelationReader(DatasetReader):
         token_indexers: Dict[str, TokenIndexer],
         max_span_width: int = 10,
         types_file: Optional[str] = None,
+        require_annotation: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -102,6 +120,7 @@ class SpanRelationReader(DatasetReader):
         self._max_span_width = max_span_width
         self._types_file = types_file
         self._types: Optional[EntityRelationTypes] = None
+        self.require_annotation = require_annotation
 
     @property
     def types(self) -> Optional[EntityRelationTypes]:
@@ -122,9 +141,10 @@ class SpanRelationReader(DatasetReader):
             if not sentence.tokens:
                 skipped_empty += 1
                 continue
-            too_wide += sum(end - start > self._max_span_width for start, end, _ in sentence.entities)
+            if sentence.annotated:
+                too_wide += sum(end - start > self._max_span_width for start, end, _ in sentence.entities)
             yield self.text_to_instance(
-                sentence.tokens, sentence.entities, sentence.relations, sentence.doc_id
+                sentence.tokens, sentence.entities, sentence.relations, sentence.doc_id, location
             )
         if skipped_empty:
             logger.warning("%s: skipped %d empty sentence(s)", file_path, skipped_empty)
@@ -145,6 +165,16 @@ class SpanRelationReader(DatasetReader):
         if any(not token or token.isspace() for token in tokens):
             position = next(i for i, t in enumerate(tokens) if not t or t.isspace())
             raise DataError(f"{location}: token {position} is empty or whitespace")
+        if not sentence.annotated:
+            if self.require_annotation:
+                raise DataError(
+                    f"{location}: the document has no annotation (its entity and relation keys are "
+                    "absent); training and evaluation need annotated documents. (An annotated "
+                    "sentence without entities has empty lists.)"
+                )
+            return
+        if sentence.relations is None:
+            raise DataError(f"{location}: the document has entities but no relations key")
         types = self.types
         span_types: Dict[Tuple[int, int], str] = {}
         for index, (start, end, label) in enumerate(sentence.entities):
@@ -176,6 +206,11 @@ class SpanRelationReader(DatasetReader):
                         f"{location}: relation {index} has {role} {target!r}, but there are "
                         f"{len(sentence.entities)} entities"
                     )
+            if head == tail:
+                raise DataError(
+                    f"{location}: relation {index} has entity {head} as both head and tail; a "
+                    "relation links two different entities"
+                )
             if types is not None and label not in types.relation_types:
                 raise DataError(
                     f"{location}: relation {index} has type {label!r}, which is not in the types "
@@ -194,6 +229,7 @@ class SpanRelationReader(DatasetReader):
         entities: Optional[Sequence[Entity]] = None,
         relations: Optional[Sequence[Relation]] = None,
         doc_id: Optional[str] = None,
+        location: Optional[str] = None,
     ) -> Instance:
         """
         # Parameters
@@ -206,6 +242,9 @@ class SpanRelationReader(DatasetReader):
             Gold relations as `(head entity index, tail entity index, type)`.
         doc_id : `str`, optional
             Carried into the metadata and the predictions.
+        location : `str`, optional
+            Where the sentence comes from (file and document), named by the error an unknown
+            label raises when the instance is indexed.
         """
         text = TextField([Token(t) for t in tokens], self._token_indexers)
         candidate_spans = enumerate_spans(tokens, max_span_width=self._max_span_width)
@@ -220,10 +259,11 @@ class SpanRelationReader(DatasetReader):
             metadata["entities"] = entities
             metadata["relations"] = relations
             gold_types = {(start, end - 1): label for start, end, label in entities}
-            fields["span_labels"] = SequenceLabelField(
+            fields["span_labels"] = CheckedSequenceLabelField(
                 [gold_types.get(span, NO_ENTITY) for span in candidate_spans],
                 fields["spans"],
                 label_namespace=ENTITY_LABELS,
+                location=location,
             )
             gold = numpy.array([[s, e - 1] for s, e, _ in entities], dtype=numpy.int64).reshape(-1, 2)
             fields["span_max_iou"] = TensorField(
@@ -233,12 +273,13 @@ class SpanRelationReader(DatasetReader):
             fields["entity_spans"] = entity_spans
             # Duplicated relations (same head, tail and type) become one matrix cell.
             unique_relations = dict(((head, tail), label) for head, tail, label in relations)
-            fields["relations"] = AdjacencyField(
+            fields["relations"] = CheckedAdjacencyField(
                 list(unique_relations),
                 entity_spans,
                 list(unique_relations.values()),
                 label_namespace=RELATION_LABELS,
                 padding_value=-1,
+                location=location,
             )
         fields["metadata"] = MetadataField(metadata)
         return Instance(fields)

@@ -52,7 +52,9 @@ class SpertJsonReader(SpanRelationReader):
     Reads the SpERT JSON format: a JSON array (or JSON Lines) of documents
     `{"tokens": [...], "entities": [{"type", "start", "end"}], "relations": [{"type", "head", "tail"}],
     "orig_id": ...}` with exclusive entity ends and relations pointing into `entities`.
-    `entities` and `relations` may be absent (unannotated text, e.g. for prediction).
+    A document without both `entities` and `relations` is unannotated text: read for prediction,
+    an error in training and evaluation (see `require_annotation`); one of the two alone is an
+    error.
 
     Registered as a `DatasetReader` with name "spert_json". Parameters: see `SpanRelationReader`.
     """
@@ -63,11 +65,21 @@ class SpertJsonReader(SpanRelationReader):
             doc_id = document.get("orig_id")
             if doc_id is not None:
                 location = f"{location} (orig_id {doc_id})"
-            entities, relations = [], []
+            present = [key for key in ("entities", "relations") if key in document]
+            if len(present) == 1:
+                missing = "relations" if present == ["entities"] else "entities"
+                raise DataError(
+                    f"{location}: has {present[0]!r} but no {missing!r}; give both (an annotated "
+                    "document, empty lists allowed) or neither (unannotated text)"
+                )
+            if not present:
+                yield location, Sentence(tokens, None, None, None if doc_id is None else str(doc_id))
+                continue
             for key in ("entities", "relations"):
-                if not isinstance(document.get(key, []), list):
+                if not isinstance(document[key], list):
                     raise DataError(f"{location}: {key!r} must be a list")
-            for index, entity in enumerate(document.get("entities", [])):
+            entities, relations = [], []
+            for index, entity in enumerate(document["entities"]):
                 where = f"{location}, entity {index}"
                 entities.append(
                     (
@@ -76,7 +88,7 @@ class SpertJsonReader(SpanRelationReader):
                         _require(entity, "type", str, where),
                     )
                 )
-            for index, relation in enumerate(document.get("relations", [])):
+            for index, relation in enumerate(document["relations"]):
                 where = f"{location}, relation {index}"
                 relations.append(
                     (

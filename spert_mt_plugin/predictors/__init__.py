@@ -1,1 +1,1 @@
-from spert_mt_plugin.predictors.spert_mt import InputError, SpertMTPredictor
+from spert_mt_plugin.predictors.spert_mt import InputError, InputTooLarge, SpertMTPredictor

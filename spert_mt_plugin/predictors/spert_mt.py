@@ -13,6 +13,10 @@ class InputError(ValueError):
     """A prediction request that cannot be served; the message says why (HTTP 400)."""
 
 
+class InputTooLarge(InputError):
+    """A prediction request over one of the predictor's size limits; the message names it (HTTP 413)."""
+
+
 # Each prepared sentence: (words, character offsets of the words or None, document id)
 Prepared = Tuple[List[str], Optional[List[Tuple[int, int]]], Optional[str]]
 
@@ -27,7 +31,10 @@ class SpertMTPredictor(Predictor):
     - `{"document": "Several sentences. Of raw text."}`: split into sentences by spaCy's rule-based
       sentencizer, then each sentence as above.
 
-    An optional `"orig_id"` is carried through. The output follows the SpERT JSON schema
+    An optional `"orig_id"` is carried through. However long the input, the model sees at most
+    `batch_size` sentences and `max_batch_words` padded words at a time (sentences sorted by
+    length, so that short ones are not padded to long ones), so memory is bounded; results do not
+    depend on how sentences are batched. The output follows the SpERT JSON schema
     (`tokens`, `entities` with `start`/`end`/`type`, `relations` with `head`/`tail`/`type`, indices
     into `entities`) and adds `score` to both, `text` to entities and, for raw text, each entity's
     character offsets `char_start`/`char_end` into the input string. A document gives
@@ -39,16 +46,45 @@ class SpertMTPredictor(Predictor):
 
     language : `str`, optional (default = `"en"`)
         The spaCy language whose rule-based tokenizer and sentencizer handle raw text; no
-        downloaded pipeline is needed.
+        downloaded pipeline is needed. Text longer than spaCy's `max_length` is accepted: the
+        limit guards spaCy's parser and NER, which this blank pipeline does not run.
+    batch_size : `int`, optional (default = `32`)
+        Most sentences in one forward pass of the model.
+    max_batch_words : `int`, optional (default = `2048`)
+        Most words in one forward pass, counted with padding (sentences × longest sentence).
+    max_sentence_words : `int`, optional (default = `1000`)
+        Longest sentence accepted, in words (memory grows with it: the model scores
+        `max_span_width` candidate spans per word). Longer ones are an error naming the limit.
+    max_words : `int`, optional (default = `None`)
+        Most words in one call of `predict_json` / `predict_batch_json` (for the HTTP service: one
+        request), `None` for no limit. `allennlp spert-serve` sets it (`--max-request-words`).
     """
 
     def __init__(
-        self, model: Model, dataset_reader: DatasetReader, frozen: bool = True, language: str = "en"
+        self,
+        model: Model,
+        dataset_reader: DatasetReader,
+        frozen: bool = True,
+        language: str = "en",
+        batch_size: int = 32,
+        max_batch_words: int = 2048,
+        max_sentence_words: int = 1000,
+        max_words: Optional[int] = None,
     ) -> None:
         super().__init__(model, dataset_reader, frozen)
         if not isinstance(dataset_reader, SpanRelationReader):
             raise InputError("SpertMTPredictor needs a spert-mt dataset reader (spert_json or dygie_jsonl)")
+        for name, value in (("batch_size", batch_size), ("max_batch_words", max_batch_words), ("max_sentence_words", max_sentence_words)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        # `allennlp predict --use-dataset-reader` reads with this reader: unannotated files are
+        # prediction input there.
+        dataset_reader.require_annotation = False
         self._language = language
+        self._batch_size = batch_size
+        self._max_batch_words = max_batch_words
+        self._max_sentence_words = max_sentence_words
+        self._max_words = max_words
         self._nlp = None
         self._lines_read = 0
 
@@ -77,7 +113,12 @@ class SpertMTPredictor(Predictor):
     def _words_with_offsets(self, text: str, where: str, split_sentences: bool) -> List[Prepared]:
         if not text.strip():
             raise InputError(f"{where}: the text is empty")
-        document = self._spacy()(text)
+        nlp = self._spacy()
+        # spaCy's max_length (10^6 characters) protects the memory of its parser and NER; the
+        # tokenizer and sentencizer used here are linear in the text, and the word limits below
+        # bound what reaches the model.
+        nlp.max_length = max(nlp.max_length, len(text) + 1)
+        document = nlp(text)
         groups = list(document.sents) if split_sentences else [document]
         prepared = []
         for group in groups:
@@ -106,13 +147,25 @@ class SpertMTPredictor(Predictor):
             for index, token in enumerate(value):
                 if not isinstance(token, str) or not token.strip():
                     raise InputError(f"{where}: token {index} must be a non-empty string, got {token!r}")
-            return [(list(value), None, doc_id)]
-        if not isinstance(value, str):
-            raise InputError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
-        prepared = self._words_with_offsets(value, where, split_sentences=(key == "document"))
-        if not prepared:
-            raise InputError(f"{where}: the text has no words")
-        return [(words, offsets, doc_id) for words, offsets, _ in prepared]
+            prepared = [(list(value), None, doc_id)]
+        else:
+            if not isinstance(value, str):
+                raise InputError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
+            prepared = self._words_with_offsets(value, where, split_sentences=(key == "document"))
+            if not prepared:
+                raise InputError(f"{where}: the text has no words")
+            prepared = [(words, offsets, doc_id) for words, offsets, _ in prepared]
+        self._check_size(prepared, where)
+        return prepared
+
+    def _check_size(self, prepared: List[Prepared], where: str) -> None:
+        for index, (words, _, _) in enumerate(prepared):
+            if len(words) > self._max_sentence_words:
+                sentence = f"sentence {index} " if len(prepared) > 1 else "the sentence "
+                raise InputTooLarge(
+                    f"{where}: {sentence}has {len(words)} words, over the limit of "
+                    f"{self._max_sentence_words} words per sentence (max_sentence_words)"
+                )
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         prepared = self._prepare(json_dict)
@@ -128,12 +181,13 @@ class SpertMTPredictor(Predictor):
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
         prepared = [self._prepare(item) for item in inputs]
-        instances = [
-            self._dataset_reader.text_to_instance(words, doc_id=doc_id)
-            for sentences in prepared
-            for words, _, doc_id in sentences
-        ]
-        outputs = iter(self.predict_batch_instance(instances))
+        total = sum(len(words) for sentences in prepared for words, _, _ in sentences)
+        if self._max_words is not None and total > self._max_words:
+            raise InputTooLarge(
+                f"the input has {total} words, over the limit of {self._max_words} words per request "
+                "(max_words); split it into several requests"
+            )
+        outputs = iter(self._predict_sentences([(words, doc_id) for sentences in prepared for words, _, doc_id in sentences]))
         results = []
         for item, sentences in zip(inputs, prepared):
             sentence_results = [self._with_offsets(next(outputs), offsets) for _, offsets, _ in sentences]
@@ -146,10 +200,38 @@ class SpertMTPredictor(Predictor):
                 results.append(sentence_results[0])
         return results
 
+    def _predict_sentences(self, sentences: List[Tuple[List[str], Optional[str]]]) -> List[JsonDict]:
+        """Predicts `(words, doc_id)` sentences in bounded batches; results in input order."""
+        by_length = sorted(range(len(sentences)), key=lambda i: len(sentences[i][0]))
+        results: List[Optional[JsonDict]] = [None] * len(sentences)
+        for batch in self._batches(by_length, [len(words) for words, _ in sentences]):
+            # Instances are built per batch: a long document's candidate spans never all exist at once.
+            instances = [self._dataset_reader.text_to_instance(sentences[i][0], doc_id=sentences[i][1]) for i in batch]
+            for index, output in zip(batch, self.predict_batch_instance(instances)):
+                results[index] = output
+        return results  # type: ignore[return-value]
+
+    def _batches(self, order: List[int], lengths: List[int]) -> List[List[int]]:
+        """Groups `order` into batches of at most `batch_size` sentences and `max_batch_words` padded words."""
+        batches: List[List[int]] = []
+        current: List[int] = []
+        longest = 0
+        for index in order:
+            grown = max(longest, lengths[index])
+            if current and (len(current) == self._batch_size or grown * (len(current) + 1) > self._max_batch_words):
+                batches.append(current)
+                current, grown = [], lengths[index]
+            current.append(index)
+            longest = grown
+        if current:
+            batches.append(current)
+        return batches
+
     def predict_instance(self, instance: Instance) -> JsonDict:
         return self.predict_batch_instance([instance])[0]
 
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
+        # `allennlp predict --use-dataset-reader` batches instances itself (`--batch-size`).
         outputs = self._model.forward_on_instances(instances)
         return [self._to_spert_json(output) for output in outputs]
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any, Dict
 
 from flask import Flask, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
 
 from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
-from spert_mt_plugin.predictors.spert_mt import InputError, SpertMTPredictor
+from spert_mt_plugin.predictors.spert_mt import InputError, InputTooLarge, SpertMTPredictor
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,12 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
     - `POST /predict`: one input object (`tokens`, `sentence` or `document`, see the predictor), or
       `{"instances": [objects]}` for a batch (at most `max_batch`); returns the prediction, or
       `{"predictions": [...]}` for a batch. Bad input gives HTTP 400 with `{"error": message}`;
+      a request over a size limit (`max_request_bytes`, or the predictor's `max_words` /
+      `max_sentence_words`) HTTP 413 naming the limit;
     - `GET /`: the visual page.
+
+    Every answer is JSON (but the page): an unexpected exception gives HTTP 500
+    `{"error": ...}`, its traceback goes to the log, and the service goes on serving.
     """
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes
@@ -54,6 +60,8 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
                     return _error(f"at most {max_batch} instances per request, got {len(batch)}")
                 return jsonify(predictions=predictor.predict_batch_json(batch))
             return jsonify(predictor.predict_json(payload))
+        except InputTooLarge as error:
+            return _error(str(error), 413)
         except InputError as error:
             return _error(str(error))
 
@@ -68,6 +76,13 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
     @app.errorhandler(404)
     def not_found(_):
         return _error("not found: use GET /, GET /health or POST /predict", 404)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _error(error.description or error.name, error.code or 500)
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        return _error(f"internal error ({type(error).__name__}: {error}); the traceback is in the service log", 500)
 
     @app.get("/")
     def page():
