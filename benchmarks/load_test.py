@@ -72,8 +72,8 @@ def oversized_request(rng: random.Random) -> Tuple[bytes, str]:
     kind = rng.choice(["bytes", "words", "sentence"])
     if kind == "bytes":  # over the 2 MB body limit
         body = {"document": "Bob met Carol. " * 150_000}
-    elif kind == "words":  # under 2 MB, but 40,000 short sentences (and over spaCy's max_length)
-        body = {"document": "Bob met Carol in Rome. " * 40_000}
+    elif kind == "words":  # under 2 MB, but 75,000 short sentences (and over spaCy's max_length)
+        body = {"document": "Bob met Carol in Rome. " * 75_000}
     else:  # one sentence of 1,500 words
         body = {"tokens": ["word"] * 1_500}
     return json.dumps(body).encode(), "application/json"
@@ -160,13 +160,13 @@ def main() -> int:
     source.add_argument("--url", help="a running service, e.g. http://127.0.0.1:8000 (127.0.0.1 only)")
     source.add_argument("--archive", help="start `allennlp spert-serve ARCHIVE` for the test")
     parser.add_argument("--workers", type=int, default=2, help="with --archive (default: 2)")
-    parser.add_argument("--threads", type=int, default=2, help="with --archive (default: 2)")
+    parser.add_argument("--threads", type=int, default=1, help="with --archive (default: 1)")
     parser.add_argument("--requests", type=int, default=200, help="requests in all (default: 200)")
     parser.add_argument("--clients", type=int, default=8, help="requests in flight at once (default: 8)")
     parser.add_argument("--malformed", type=float, default=0.25, help="share of malformed requests (default: 0.25)")
     parser.add_argument("--oversized", type=float, default=0.05, help="share of oversized requests (default: 0.05)")
     parser.add_argument("--request-timeout", type=float, default=120.0, help="seconds before a request counts as lost")
-    parser.add_argument("--time-limit", type=float, default=600.0, help="seconds for the whole test (default: 600)")
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the whole test (default: 300)")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
 

@@ -152,7 +152,9 @@ def test_oversized_requests_get_413_naming_the_limit(trained_archive):
     predictor = Predictor.from_path(trained_archive, max_words=50, max_sentence_words=20)
     client = create_app(predictor, max_request_bytes=10_000).test_client()
     response = client.post("/predict", json={"document": "Bob met Carol. " * 30})
-    assert response.status_code == 413 and "over the limit of 50 words per request" in response.get_json()["error"]
+    assert response.status_code == 413 and "over 50 words, the limit per request" in response.get_json()["error"]
+    response = client.post("/predict", json={"instances": [{"sentence": "Bob met Carol."}] * 15})
+    assert response.status_code == 413 and "60 words, over the limit of 50 words per request" in response.get_json()["error"]
     response = client.post("/predict", json={"tokens": ["word"] * 21})
     assert response.status_code == 413 and "limit of 20 words per sentence" in response.get_json()["error"]
     response = client.post("/predict", json={"document": "x" * 20_000})

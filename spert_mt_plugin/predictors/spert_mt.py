@@ -151,6 +151,13 @@ class SpertMTPredictor(Predictor):
         else:
             if not isinstance(value, str):
                 raise InputError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
+            # spaCy makes at least one word of each whitespace-separated chunk: refuse a text that
+            # is certainly too long before spending seconds tokenising it.
+            if self._max_words is not None and len(value.split()) > self._max_words:
+                raise InputTooLarge(
+                    f"{where}: the text has over {self._max_words} words, the limit per request "
+                    "(max_words); split it into several requests"
+                )
             prepared = self._words_with_offsets(value, where, split_sentences=(key == "document"))
             if not prepared:
                 raise InputError(f"{where}: the text has no words")
