@@ -1,3 +1,4 @@
+from spert_mt_plugin.dataset_readers.brat import BratReader
 from spert_mt_plugin.dataset_readers.dygie_jsonl import DygieJsonlReader
 from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader

@@ -1,0 +1,87 @@
+"""
+`allennlp spert-convert`: brat standoff <-> SpERT JSON, DyGIE jsonl <-> SpERT JSON.
+"""
+import argparse
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+from allennlp.commands.subcommand import Subcommand
+
+logger = logging.getLogger(__name__)
+
+CONVERSIONS = {
+    "brat-to-spert": "a brat folder (.txt + .ann, annotation.conf) -> SpERT JSON + types file",
+    "spert-to-brat": "SpERT JSON, gold or `allennlp predict` output -> a brat folder (scores as notes)",
+    "dygie-to-spert": "DyGIE jsonl -> SpERT JSON (a document per sentence, orig_id doc_key#N)",
+    "spert-to-dygie": "SpERT JSON -> DyGIE jsonl (sentences doc_key#N joined into documents)",
+}
+
+
+@Subcommand.register("spert-convert")
+class Convert(Subcommand):
+    """`allennlp spert-convert CONVERSION INPUT OUTPUT`."""
+
+    def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
+        description = "Convert annotated data between brat standoff, SpERT JSON and DyGIE jsonl:\n" + "\n".join(
+            f"  {name}: {what}" for name, what in CONVERSIONS.items()
+        )
+        subparser = parser.add_parser(
+            self.name, description=description, help="Convert between brat, SpERT JSON and DyGIE jsonl.",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        subparser.add_argument("conversion", choices=sorted(CONVERSIONS))
+        subparser.add_argument("input", help="input file, or folder for brat-to-spert")
+        subparser.add_argument("output", help="output file, or folder for spert-to-brat")
+        subparser.add_argument(
+            "--types-file",
+            help="brat-to-spert: a SpERT types file or brat annotation.conf to validate against and copy "
+            "(default: INPUT/annotation.conf if present, else the labels seen)",
+        )
+        subparser.add_argument(
+            "--types-output", help="brat-to-spert: where to write the types file (default: OUTPUT_types.json)"
+        )
+        subparser.add_argument(
+            "--report", help="brat-to-spert: where to list what could not be represented (default: OUTPUT.report.jsonl)"
+        )
+        subparser.add_argument("--language", default="en", help="brat-to-spert: spaCy language (default: en)")
+        subparser.add_argument("--no-ptb-brackets", action="store_true", help="spert-to-dygie: write ( ) [ ] as they are, not -LRB- etc.")
+        subparser.set_defaults(func=convert_from_args)
+        return subparser
+
+
+def convert_from_args(args: argparse.Namespace) -> None:
+    from spert_mt_plugin.formats import conversions
+
+    output = Path(args.output)
+    if args.conversion == "brat-to-spert":
+        types_file = args.types_file
+        if types_file is None and (Path(args.input) / "annotation.conf").is_file():
+            types_file = str(Path(args.input) / "annotation.conf")
+        documents, types, skipped = conversions.brat_to_spert(args.input, types_file, args.language)
+        conversions.write_json(documents, str(output))
+        types_output = Path(args.types_output or output.with_name(output.stem + "_types.json"))
+        types_output.write_text(json.dumps(types.to_json(), indent=2) + "\n", encoding="utf-8")
+        report = Path(args.report or str(output) + ".report.jsonl")
+        with report.open("w", encoding="utf-8") as handle:
+            for item in skipped:
+                handle.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
+        entities = sum(len(d.get("entities", [])) for d in documents)
+        relations = sum(len(d.get("relations", [])) for d in documents)
+        print(f"{len(documents)} sentences, {entities} entities, {relations} relations -> {output}")
+        print(f"types ({'from ' + types_file if types_file else 'labels seen'}) -> {types_output}")
+        counts = Counter(item.kind for item in skipped)
+        summary = ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) or "none"
+        print(f"not representable: {summary} -> {report}")
+    elif args.conversion == "spert-to-brat":
+        count = conversions.spert_to_brat(args.input, str(output))
+        print(f"{count} brat documents -> {output}/")
+    elif args.conversion == "dygie-to-spert":
+        documents = conversions.dygie_to_spert(args.input)
+        conversions.write_json(documents, str(output))
+        print(f"{len(documents)} sentences -> {output}")
+    else:
+        documents = conversions.spert_to_dygie(args.input, ptb_brackets=not args.no_ptb_brackets)
+        conversions.write_json(documents, str(output), lines=True)
+        print(f"{len(documents)} DyGIE documents -> {output}")

@@ -1,0 +1,79 @@
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, List, Optional, Tuple
+
+from allennlp.data import DatasetReader
+
+from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
+from spert_mt_plugin.formats.brat import Skipped, document_sentences, find_documents, read_brat_document
+
+logger = logging.getLogger(__name__)
+
+
+@DatasetReader.register("brat")
+class BratReader(SpanRelationReader):
+    """
+    Reads a folder (searched recursively) of brat standoff pairs, `name.txt` + `name.ann`: spaCy
+    tokenises the text and splits it into sentences, and each sentence becomes an instance. How
+    annotations map to sentences, and what cannot be represented (discontinuous entities,
+    relations across sentences, events, attributes, normalisations, notes), is described in
+    `spert_mt_plugin.formats.brat`: each such annotation is counted in the log and listed in the
+    report, never dropped silently. A `.txt` without its `.ann` is unannotated text (prediction
+    input; an error in training and evaluation). Equivalence sets (`*`) expand into one relation per pair when
+    the types file marks their type symmetric (or when there is no types file).
+
+    Registered as a `DatasetReader` with name "brat". The data path is the folder.
+
+    # Parameters
+
+    language : `str`, optional (default = `"en"`)
+        The spaCy language of the rule-based tokenizer and sentencizer (no download needed).
+    report_file : `str`, optional (default = `None`)
+        Where to write the report (JSON Lines: file, line, kind, annotation, reason) of every
+        annotation that could not be represented. Each read appends the report of its folder.
+    Other parameters: see `SpanRelationReader`.
+    """
+
+    def __init__(self, language: str = "en", report_file: Optional[str] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._language = language
+        self._report_file = report_file
+        self._nlp = None
+        self.last_report: List[Skipped] = []
+
+    def _spacy(self):
+        if self._nlp is None:
+            import spacy
+
+            self._nlp = spacy.blank(self._language)
+            self._nlp.add_pipe("sentencizer")
+        return self._nlp
+
+    def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
+        types = self.types
+        symmetric = types.symmetric_relations if types is not None else None
+        skipped: List[Skipped] = []
+        for txt_path in find_documents(file_path):
+            document = read_brat_document(txt_path, types, self.require_annotation)
+            sentences = document_sentences(document, self._spacy(), symmetric)
+            skipped.extend(document.skipped)
+            for number, (sentence, _) in enumerate(sentences):
+                yield f"{document.ann_path}, sentence {number}", sentence
+        self.last_report = skipped
+        if skipped:
+            counts = Counter(item.kind for item in skipped)
+            logger.warning(
+                "%s: %d annotations cannot be represented and were left out: %s%s",
+                file_path,
+                len(skipped),
+                ", ".join(f"{count} {kind}" for kind, count in counts.most_common()),
+                f" (listed in {self._report_file})" if self._report_file else " (set report_file for the list)",
+            )
+        if self._report_file:
+            path = Path(self._report_file)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as handle:
+                for item in skipped:
+                    handle.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")

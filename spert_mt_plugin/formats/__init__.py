@@ -1,0 +1,1 @@
+"""File formats the package converts between: brat standoff, DyGIE jsonl, SpERT JSON."""
