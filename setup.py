@@ -13,5 +13,7 @@ setup(
     packages=find_packages(include=["spert_mt_plugin", "spert_mt_plugin.*"]),
     package_data={"spert_mt_plugin": ["service/static/*"]},
     python_requires=">=3.10",
+    # `nlp.add_pipe("spert_mt", config={"archive": ...})` without importing the package first
+    entry_points={"spacy_factories": ["spert_mt = spert_mt_plugin.spacy_component:make_spert_mt"]},
     license="MIT",
 )

@@ -174,3 +174,61 @@ def test_unexpected_errors_are_json_500_and_the_service_keeps_serving(trained_ar
     predictor.predict_json = original
     assert client.post("/predict", json={"sentence": "Bob met Carol."}).status_code == 200
     assert client.get("/health").status_code == 200
+
+
+class FixedPredictor:
+    """Stands in for the model: the page test needs a long relation and a nested entity for sure."""
+
+    def __init__(self, vocab, result):
+        self._model = type("Model", (), {"vocab": vocab})()
+        self.result = result
+
+    def predict_json(self, inputs):
+        return self.result
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_page_shows_long_arcs_with_labels_nested_entities_and_spaced_words(tmp_path):
+    from spert_mt_plugin.vocabulary import TypesFileVocabulary
+
+    tokens = "Barack Obama was born in Honolulu , Hawaii , and later lived and worked for many years in Chicago , Illinois .".split()
+    entity = lambda start, end, kind, score: {"type": kind, "start": start, "end": end, "score": score}  # noqa: E731
+    result = {
+        "tokens": tokens,
+        "entities": [entity(0, 2, "Person", 9.1), entity(5, 8, "Location", 4.2), entity(7, 8, "Location", 6.3),
+                     entity(18, 21, "Location", 5.0), entity(20, 21, "Location", 7.7)],
+        "relations": [{"type": "Located_In", "head": 0, "tail": 4, "score": 3.3},
+                      {"type": "Located_In", "head": 0, "tail": 1, "score": 2.2},
+                      {"type": "Located_In", "head": 1, "tail": 2, "score": 1.1}],
+    }
+    vocab = TypesFileVocabulary.from_types_file("fixtures/data/types.json")
+    app = create_app(FixedPredictor(vocab, result))
+    port = free_port()
+    server = make_server("127.0.0.1", port, app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{port}/?text=" + urllib.parse.quote(" ".join(tokens))
+        flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--window-size=1400,500",
+        ]
+        dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+        assert 'data-done="yes"' in dom
+        # every relation and entity label inside the drawing area, the whole-sentence arc's too
+        assert 'data-labels-visible="yes"' in dom
+        assert dom.count('class="relation-label"') == 3
+        # nested entities: five boxes, "Hawaii" inside "Honolulu , Hawaii"
+        assert dom.count('class="entity"') == 5
+        # words are separated by spaces and no box covers a neighbouring word
+        assert 'data-boxes-clear="yes"' in dom
+        assert '>born</span> <span class="tok"' in dom
+        # hovering shows types and scores
+        assert 'title="Location &quot;Honolulu , Hawaii&quot; (score 4.20)' in dom
+        assert "<title>Located_In (score 3.30)</title>" in dom
+        screenshot = tmp_path / "page.png"
+        subprocess.run([CHROMIUM, *flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=120)
+        assert screenshot.exists() and screenshot.stat().st_size > 1000
+    finally:
+        server.shutdown()

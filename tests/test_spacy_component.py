@@ -1,0 +1,70 @@
+import logging
+from importlib.metadata import entry_points
+
+import pytest
+import spacy
+
+from spert_mt_plugin.spacy_component import best_non_overlapping
+
+
+@pytest.fixture(scope="module")
+def nlp(trained_archive):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spert_mt", config={"archive": trained_archive, "batch_size": 2, "max_batch_words": 40})
+    return nlp
+
+
+def test_factory_is_a_spacy_entry_point():
+    names = [entry.name for entry in entry_points(group="spacy_factories")]
+    assert "spert_mt" in names
+
+
+def test_entities_nested_spans_ents_and_relations(nlp):
+    doc = nlp("The University of Oslo hired Dan. Ada Lovelace works for Acme Corp in Paris.")
+    spans = {(span.text, span.label_) for span in doc.spans["spert_mt"]}
+    assert {("University of Oslo", "Organization"), ("Oslo", "Location"), ("Ada Lovelace", "Person")} <= spans
+    assert len(doc.spans["spert_mt"].attrs["scores"]) == len(doc.spans["spert_mt"])
+    # doc.ents: no overlaps, so only one of the nested pair
+    ents = [(e.text, e.label_) for e in doc.ents]
+    assert ("Ada Lovelace", "Person") in ents
+    assert not {("University of Oslo", "Organization"), ("Oslo", "Location")} <= set(ents)
+    relations = {(r.head.text, r.tail.text, r.label) for r in doc._.spert_mt_relations}
+    assert ("Ada Lovelace", "Acme Corp", "Works_For") in relations
+    assert all(isinstance(r.score, float) for r in doc._.spert_mt_relations)
+
+
+def test_pipe_batches_across_docs_with_bounded_batches(nlp):
+    component = nlp.get_pipe("spert_mt")
+    sizes = []
+    forward = component.predictor._model.forward_on_instances
+    component.predictor._model.forward_on_instances = lambda instances: sizes.append(len(instances)) or forward(instances)
+    try:
+        texts = ["Bob is married to Carol. Eve left Acme Corp for Oslo.", "Ada Lovelace works for Acme Corp in Paris."] * 3
+        piped = [[(e.text, e.label_) for e in doc.spans["spert_mt"]] for doc in nlp.pipe(texts, batch_size=4)]
+    finally:
+        component.predictor._model.forward_on_instances = forward
+    single = [[(e.text, e.label_) for e in nlp(text).spans["spert_mt"]] for text in texts]
+    assert piped == single
+    assert max(sizes) <= 2 and sum(sizes) == 9
+
+
+def test_sentences_without_a_sentencizer_and_long_sentences(trained_archive, caplog):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("spert_mt", config={"archive": trained_archive, "max_sentence_words": 5})
+    with caplog.at_level(logging.WARNING):
+        doc = nlp("Bob is married to Carol.  Ada Lovelace works for Acme Corp in Paris.")
+    assert not doc.has_annotation("SENT_START")  # the doc's own annotation is left alone
+    assert "a sentence of 9 words is cut into pieces of 5" in caplog.text
+    assert ("Bob", "Person") in [(s.text, s.label_) for s in doc.spans["spert_mt"]]
+
+
+def test_missing_archive_is_a_clear_error():
+    with pytest.raises(ValueError, match='needs config=\\{"archive"'):
+        spacy.blank("en").add_pipe("spert_mt")
+
+
+def test_best_non_overlapping_by_score():
+    doc = spacy.blank("en")("a b c d")
+    spans = [doc[0:2], doc[1:2], doc[2:4], doc[3:4]]
+    assert [s.start for s in best_non_overlapping(spans, [1.0, 2.0, 0.5, 0.4])] == [1, 2]
