@@ -280,23 +280,49 @@ def test_entity_loss_by_hand_with_and_without_negatives():
     hard_negative = 0.25 * 1.5 * ln2 + softplus(2 * (0.5 + 0.2))
     easy_negative = 0.25 * 1.0 * ln2 + softplus(2 * (0.5 - 1.0))
 
-    model._negative_entities = 0
-    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    classes = model._entity_vocab_to_class[labels]
+    only_positive = classes >= 0
+    loss = model._entity_loss_over(identification, scores, classes, only_positive, max_iou)
     assert loss.item() == pytest.approx(positive, abs=1e-5)
 
-    model._negative_entities = 120
-    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    loss = model._entity_loss_over(identification, scores, classes, mask, max_iou)
     assert loss.item() == pytest.approx((positive + hard_negative + easy_negative) / 3, abs=1e-5)
 
     model._loss_reduction = "sum"
-    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    loss = model._entity_loss_over(identification, scores, classes, mask, max_iou)
     assert loss.item() == pytest.approx(positive + hard_negative + easy_negative, abs=1e-5)
 
     # -EIL: plain BCE, the same for hard and easy negatives
     model._iou_scaled = False
-    loss = model._entity_training_loss(identification, scores, labels, mask, max_iou)
+    loss = model._entity_loss_over(identification, scores, classes, mask, max_iou)
     plain = 3 * ln2 + softplus(-1.0) + softplus(3.0) + softplus(1.4) + softplus(-1.0)
     assert loss.item() == pytest.approx(plain, abs=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["full", "spert"])
+def test_training_scores_only_the_sampled_candidates_with_the_same_loss(variant):
+    """
+    In training only the positives and the sampled negatives go through the heads, packed. With
+    every negative kept and no dropout (the fixture), that must give the loss of scoring every
+    candidate (the validation path).
+    """
+    model, instances, _ = model_and_instances(**ABLATIONS[variant])
+    model._negative_entities = model._negative_relations = 10**6
+    batch = Batch(instances)
+    batch.index_instances(model.vocab)
+    tensors = batch.as_tensor_dict()
+    model.train()
+    packed = model(**tensors)["loss"]
+    model.eval()
+    with torch.no_grad():
+        every = model(**tensors)["loss"]
+    assert packed.item() == pytest.approx(every.item(), rel=1e-5)
+    # With few negatives the packed rows are shorter than the candidate list: a smaller sum.
+    model.train()
+    model._loss_reduction = "sum"
+    every_negative = model(**tensors)["loss"].item()
+    model._negative_entities = 2
+    assert model(**tensors)["loss"].item() < every_negative
 
 
 def test_wrong_embedder_type_is_rejected():

@@ -323,41 +323,86 @@ class SpertMT(Model):
         cls = embeddings[:, 0]
         table = RangeMaxTable(max_pool_words(embeddings, tokens["offsets"]), tokens["offsets"].size(1))
         span_mask = spans[..., 0] >= 0
+        if self.training and span_labels is not None:
+            # Only the candidates that enter the loss go through the heads (SpERT does the same).
+            return {"loss": self._training_loss(table, cls, spans, span_mask, span_labels, span_max_iou, entity_spans, relations)}
+
         span_vectors = self._span_vectors(table, spans)
         entity_identification, entity_scores, entity_type_scores = self._classify_entities(span_vectors, cls)
-
         output: Dict[str, Any] = {}
         if span_labels is not None:
-            output["loss"] = self._entity_training_loss(
-                entity_identification, entity_scores, span_labels, span_mask, span_max_iou
+            # Validation loss: every candidate, so that it is deterministic.
+            classes = self._entity_vocab_to_class[span_labels].masked_fill(~span_mask, -1)
+            output["loss"] = self._entity_loss_over(
+                entity_identification, entity_scores, classes, span_mask, span_max_iou
             )
             if entity_spans is not None and relations is not None:
+                gold_vectors = self._span_vectors(table, entity_spans)
+                _, _, gold_type_scores = self._classify_entities(gold_vectors, cls)
                 output["loss"] = output["loss"] + self._relation_training_loss(
-                    table, cls, entity_spans, relations
+                    table, cls, entity_spans, relations, gold_vectors, gold_type_scores
                 )
-        if not self.training:
-            entities, relations_out = self._decode(table, spans, span_mask, span_vectors, entity_scores, entity_type_scores)
-            output["entities"] = entities
-            output["relations"] = relations_out
-            output["tokens"] = [m["tokens"] for m in metadata]
-            output["doc_id"] = [m.get("doc_id") for m in metadata]
-            if all("entities" in m for m in metadata):
-                self._update_metrics(entities, relations_out, metadata)
+        entities, relations_out = self._decode(table, spans, span_mask, span_vectors, entity_scores, entity_type_scores)
+        output["entities"] = entities
+        output["relations"] = relations_out
+        output["tokens"] = [m["tokens"] for m in metadata]
+        output["doc_id"] = [m.get("doc_id") for m in metadata]
+        if all("entities" in m for m in metadata):
+            self._update_metrics(entities, relations_out, metadata)
         return output
 
-    def _entity_training_loss(
+    def _training_loss(
+        self,
+        table: RangeMaxTable,
+        cls: torch.Tensor,
+        spans: torch.Tensor,
+        span_mask: torch.Tensor,
+        span_labels: torch.Tensor,
+        span_max_iou: Optional[torch.Tensor],
+        entity_spans: Optional[torch.Tensor],
+        relations: Optional[torch.Tensor],
+    ) -> torch.Tensor:
+        """
+        The training loss. The positive candidates and at most `negative_entities` sampled
+        negatives per sentence are packed to the front of each row, the gold entities (relation
+        candidates) appended, and all of them go through the span representation and the entity
+        head once: the other candidates would only be multiplied by zero in the loss.
+        """
+        classes = self._entity_vocab_to_class[span_labels].masked_fill(~span_mask, -1)
+        positive = span_mask & (classes >= 0)
+        selected = positive | sample_up_to(span_mask & (classes < 0), self._negative_entities)
+        count = int(selected.sum(dim=1).max())
+        # Selected candidates first, in their original order.
+        index = selected.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :count]
+        chosen = selected.gather(1, index)
+        chosen_spans = spans.gather(1, index.unsqueeze(-1).expand(-1, -1, 2))
+        chosen_iou = span_max_iou.gather(1, index) if span_max_iou is not None else None
+        with_relations = entity_spans is not None and relations is not None
+        all_spans = torch.cat([chosen_spans, entity_spans], dim=1) if with_relations else chosen_spans
+        vectors = self._span_vectors(table, all_spans)
+        identification, scores, type_scores = self._classify_entities(vectors, cls)
+        loss = self._entity_loss_over(
+            None if identification is None else identification[:, :count],
+            scores[:, :count],
+            classes.gather(1, index).masked_fill(~chosen, -1),
+            chosen,
+            chosen_iou,
+        )
+        if with_relations:
+            loss = loss + self._relation_training_loss(
+                table, cls, entity_spans, relations, vectors[:, count:], type_scores[:, count:]
+            )
+        return loss
+
+    def _entity_loss_over(
         self,
         identification: Optional[torch.Tensor],
         scores: torch.Tensor,
-        span_labels: torch.Tensor,
-        span_mask: torch.Tensor,
+        classes: torch.Tensor,
+        selected: torch.Tensor,
         span_max_iou: Optional[torch.Tensor],
     ) -> torch.Tensor:
-        classes = self._entity_vocab_to_class[span_labels].masked_fill(~span_mask, -1)
-        positive = span_mask & (classes >= 0)
-        negative = span_mask & (classes < 0)
-        # Evaluation scores every candidate, so that its loss is deterministic.
-        selected = positive | (sample_up_to(negative, self._negative_entities) if self.training else negative)
+        """The entity loss over the `selected` candidates; `classes` is -1 for "no entity"."""
         if self._multitask:
             max_iou = span_max_iou if (self._iou_scaled and span_max_iou is not None) else None
             losses = self._multitask_loss(identification, scores, classes, self._entity_loss, max_iou)
@@ -389,14 +434,19 @@ class SpertMT(Model):
         return relations, positive | negative
 
     def _relation_training_loss(
-        self, table: RangeMaxTable, cls: torch.Tensor, entity_spans: torch.Tensor, relations: torch.Tensor
+        self,
+        table: RangeMaxTable,
+        cls: torch.Tensor,
+        entity_spans: torch.Tensor,
+        relations: torch.Tensor,
+        span_vectors: torch.Tensor,
+        type_scores: torch.Tensor,
     ) -> torch.Tensor:
+        """The relation loss over pairs of gold entities, given their span vectors and type scores."""
         relations, selected = self._training_pairs(entity_spans, relations)
         pairs = selected.nonzero()
         if pairs.size(0) == 0:
             return cls.new_zeros(())
-        span_vectors = self._span_vectors(table, entity_spans)
-        _, _, type_scores = self._classify_entities(span_vectors, cls)
         identification, scores = self._score_pairs(table, entity_spans, span_vectors, type_scores, pairs)
         classes = relations[pairs[:, 0], pairs[:, 1], pairs[:, 2]]
         if self._multitask:
