@@ -115,7 +115,8 @@ def main() -> None:
             optimizer.zero_grad(set_to_none=True)
             loss = model(**batch)["loss"]
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], grad_norm)
+            if grad_norm:  # the trainer's clipping (the configs clip inside the optimizer instead)
+                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], grad_norm)
             optimizer.step()
             scheduler.step_batch()
             model.get_metrics()  # the trainer's progress bar asks every batch
@@ -135,7 +136,8 @@ def main() -> None:
                 with torch.profiler.record_function("## backward ##"):
                     loss.backward()
                 with torch.profiler.record_function("## clip ##"):
-                    torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], grad_norm)
+                    if grad_norm:
+                        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], grad_norm)
                 with torch.profiler.record_function("## optimizer ##"):
                     optimizer.step()
                     scheduler.step_batch()

@@ -69,3 +69,33 @@ def test_steps_match_transformers_adamw(correct_bias, fused):
             opt.step()
     for a, b in zip(ours.parameters(), theirs.parameters()):
         assert torch.allclose(a, b, atol=2e-6)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_clipping_inside_the_step_matches_clip_grad_norm(fused):
+    def build():
+        torch.manual_seed(0)
+        return torch.nn.ModuleDict({"_embedder": torch.nn.Linear(4, 3), "head": torch.nn.Linear(3, 2)})
+
+    ours, theirs = build(), build()
+    inside = SpertAdamW(list(ours.named_parameters()), lr=1e-2, head_lr=3e-2, fused=fused, max_grad_norm=0.5)
+    outside = SpertAdamW(list(theirs.named_parameters()), lr=1e-2, head_lr=3e-2, fused=fused)
+    torch.manual_seed(1)
+    clipped = 0
+    for step in range(30):
+        # large inputs early (clipped), small ones late (under the norm: untouched)
+        x = torch.randn(5, 4) * (10.0 if step < 15 else 0.01)
+        for model, opt in ((ours, inside), (theirs, outside)):
+            opt.zero_grad()
+            model["head"](model["_embedder"](x)).pow(2).sum().backward()
+            if opt is outside:
+                clipped += float(torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)) > 0.5
+            opt.step()
+    assert 0 < clipped < 30
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_max_grad_norm_must_be_positive():
+    with pytest.raises(ValueError, match="max_grad_norm must be positive"):
+        SpertAdamW([("w", torch.nn.Parameter(torch.zeros(2)))], max_grad_norm=0.0)

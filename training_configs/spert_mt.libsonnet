@@ -116,7 +116,10 @@ local encoder(paper) =
         num_epochs: std.parseInt(std.extVar('SPERT_EPOCHS')),
         cuda_device: std.parseInt(std.extVar('SPERT_CUDA_DEVICE')),
         use_amp: std.extVar('SPERT_USE_AMP') == 'true',
-        grad_norm: h.grad_norm,
+        // Gradients are clipped to a total norm of grad_norm (1.0) inside the optimizer step
+        // (max_grad_norm: one pass less over the gradients than the trainer's clipping, same
+        // result); the trainer's own clipping is off so that it does not clip twice.
+        grad_norm: false,
         validation_metric: ['+rel' + suffix, '+ner' + suffix],
         // No weight decay on biases and LayerNorm weights (spert_adamw's default `no_decay`).
         optimizer: {
@@ -126,6 +129,7 @@ local encoder(paper) =
           eps: h.adam_eps,
           correct_bias: h.correct_bias,
           weight_decay: h.weight_decay,
+          max_grad_norm: h.grad_norm,
         },
         learning_rate_scheduler: { type: 'linear_warmup_fraction', warmup_fraction: h.warmup_fraction },
         checkpointer: { keep_most_recent_by_count: 1 },

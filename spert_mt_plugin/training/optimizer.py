@@ -53,6 +53,12 @@ class SpertAdamW(Optimizer):
         Use torch's fused AdamW kernel (one pass over the memory instead of eight: the step of a
         22M-parameter encoder on one CPU core drops from about 150 to 50 ms). `None` uses it where
         torch has it and `correct_bias` is off. The update is transformers' AdamW's either way.
+    max_grad_norm : `float`, optional (default = `None`)
+        Clip the gradients to this total norm (over all parameters, as `clip_grad_norm_` does)
+        within the step, instead of the trainer's `grad_norm`: the fused kernel divides the
+        gradients by the clipping factor as it reads them, which saves a pass over every
+        gradient (about 13 ms of a 150 ms step on one CPU core). Set the trainer's `grad_norm` to
+        `false` then, or the gradients are clipped twice (harmless, but the saving is gone).
     """
 
     def __init__(
@@ -67,6 +73,7 @@ class SpertAdamW(Optimizer):
         no_decay: Sequence[str] = ("bias", r"LayerNorm\.weight", r"layer_norm\.weight"),
         encoder_prefix: str = "_embedder.",
         fused: Optional[bool] = None,
+        max_grad_norm: Optional[float] = None,
     ) -> None:
         head_lr = lr if head_lr is None else head_lr
         groups: Dict[Tuple[bool, bool], List[torch.nn.Parameter]] = {}
@@ -104,6 +111,23 @@ class SpertAdamW(Optimizer):
         if fused and not has_kernel:
             raise ValueError("spert_adamw: this torch has no fused AdamW kernel; set fused to false or null")
         self._fused = has_kernel if fused is None else fused
+        if max_grad_norm is not None and max_grad_norm <= 0:
+            raise ValueError(f"spert_adamw: max_grad_norm must be positive, got {max_grad_norm}")
+        self._max_grad_norm = max_grad_norm
+        # The fused kernel reads a step count per tensor: one constant tensor serves them all.
+        self._no_bias_correction_steps: Dict[torch.device, torch.Tensor] = {}
+
+    def _clip_divisor(self) -> Optional[torch.Tensor]:
+        """total norm / max_grad_norm when above 1 (else 1), as `clip_grad_norm_` computes it."""
+        if self._max_grad_norm is None:
+            return None
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if not grads:
+            return None
+        norms = torch._foreach_norm(grads, 2.0)
+        total = torch.linalg.vector_norm(torch.stack([norm.to(grads[0].device) for norm in norms]), 2.0)
+        # clip_grad_norm_ multiplies by min(1, max_norm / (total + 1e-6)); its inverse divides.
+        return ((total + 1e-6) / self._max_grad_norm).clamp(min=1.0).to(torch.float32)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -111,12 +135,13 @@ class SpertAdamW(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        divisor = self._clip_divisor()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
             beta1, beta2 = group["betas"]
-            grads, exp_avgs, exp_avg_sqs, step_sizes = [], [], [], []
+            grads, exp_avgs, exp_avg_sqs = [], [], []
             for p in params:
                 if p.grad.is_sparse:
                     raise RuntimeError("spert_adamw does not support sparse gradients")
@@ -126,25 +151,24 @@ class SpertAdamW(Optimizer):
                     state["exp_avg"] = torch.zeros_like(p)
                     state["exp_avg_sq"] = torch.zeros_like(p)
                 state["step"] += 1
-                step_size = group["lr"]
-                if group["correct_bias"]:
-                    step_size *= math.sqrt(1.0 - beta2 ** state["step"]) / (1.0 - beta1 ** state["step"])
                 grads.append(p.grad)
                 exp_avgs.append(state["exp_avg"])
                 exp_avg_sqs.append(state["exp_avg_sq"])
-                step_sizes.append(-step_size)
             # The fused kernel corrects the bias from a step count (and scales eps with it, unlike
             # transformers): given a huge count, both corrections are exactly 1, which switches
             # them off; with bias correction the foreach path below is used.
             fused = self._fused and not group["correct_bias"] and params[0].is_floating_point()
             if fused and len({(p.device, p.dtype) for p in params}) == 1:
+                device = params[0].device
+                if device not in self._no_bias_correction_steps:
+                    self._no_bias_correction_steps[device] = torch.tensor(_NO_BIAS_CORRECTION, device=device)
                 torch._fused_adamw_(
                     params,
                     grads,
                     exp_avgs,
                     exp_avg_sqs,
                     [],
-                    [torch.tensor(_NO_BIAS_CORRECTION, device=params[0].device) for _ in params],
+                    [self._no_bias_correction_steps[device]] * len(params),
                     amsgrad=False,
                     lr=group["lr"],
                     beta1=beta1,
@@ -153,10 +177,20 @@ class SpertAdamW(Optimizer):
                     weight_decay=0.0,
                     eps=group["eps"],
                     maximize=False,
-                    grad_scale=None,
+                    # The kernel divides each gradient by grad_scale as it reads it: clipping for free.
+                    grad_scale=None if divisor is None else divisor.to(device),
                     found_inf=None,
                 )
             else:
+                if divisor is not None:
+                    torch._foreach_div_(grads, divisor.to(grads[0].device))
+                step_sizes = []
+                for p in params:
+                    step_size = group["lr"]
+                    if group["correct_bias"]:
+                        step = self.state[p]["step"]
+                        step_size *= math.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+                    step_sizes.append(-step_size)
                 # The same arithmetic as transformers' AdamW, over all tensors of the group at once.
                 torch._foreach_mul_(exp_avgs, beta1)
                 torch._foreach_add_(exp_avgs, grads, alpha=1.0 - beta1)
