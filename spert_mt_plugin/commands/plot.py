@@ -4,6 +4,7 @@
 import argparse
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -71,8 +72,6 @@ def plot_learning_curves(
     paths = [Path(d) for d in run_dirs]
     common = None
     if len(paths) > 1:
-        import os
-
         common = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
     curves = {}
     for index, path in enumerate(paths):
