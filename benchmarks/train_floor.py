@@ -37,9 +37,11 @@ from allennlp.training.optimizers import Optimizer  # noqa: E402
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def build(config: str, train_path: str):
+def build(config: str, train_path: str, bucket: bool = False):
     """Model, optimizer, scheduler, grad_norm and the training batches of a shipped config."""
     params = Params.from_file(str(PROJECT / "training_configs" / config), params_overrides=json.dumps({"data_loader.shuffle": False}))
+    if bucket:  # AllenNLP's length-bucketed batches, still 2 sentences each
+        params["data_loader"] = Params({"batch_sampler": {"type": "bucket", "batch_size": 2, "sorting_keys": ["text"]}})
     reader = DatasetReader.from_params(params.pop("dataset_reader"))
     vocab = Vocabulary.from_params(params.pop("vocabulary"))
     model = Model.from_params(vocab=vocab, params=params.pop("model"))
@@ -69,6 +71,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--steps", type=int, default=60, help="timed steps after 5 warm-up steps")
     parser.add_argument("--profile", action="store_true", help="torch.profiler breakdown of one SpERT.MT step")
+    parser.add_argument("--bucket", action="store_true", help="length-bucketed batches (AllenNLP's bucket sampler)")
     parser.add_argument("--output", default=None, help="also write the figures as JSON here")
     args = parser.parse_args()
     os.environ["SPERT_DATA_DIR"] = args.data_dir
@@ -79,7 +82,7 @@ def main() -> None:
     figures = {"torch_threads": torch.get_num_threads(), "steps": args.steps}
 
     # (d) the data pipeline alone
-    model, optimizer, scheduler, grad_norm, loader = build("conll04.jsonnet", train_path)
+    model, optimizer, scheduler, grad_norm, loader = build("conll04.jsonnet", train_path, args.bucket)
     start = time.perf_counter()
     instances = list(loader.reader.read(train_path))
     figures["read_s"] = time.perf_counter() - start
@@ -92,7 +95,9 @@ def main() -> None:
     figures["pipeline_ms_per_step"] = 1000 * figures["epoch_pipeline_s"] / len(all_batches)
     figures["steps_per_epoch"] = len(all_batches)
     figures["train_sentences"] = len(instances)
-    batches = all_batches[: args.steps + 5]
+    # Spread over the epoch: bucketed batches come sorted by length within the loader's order.
+    stride = max(1, len(all_batches) // (args.steps + 5))
+    batches = all_batches[::stride][: args.steps + 5]
     model.train()
 
     # (a) encoder forward + backward; (b) + the optimizer step
@@ -147,7 +152,7 @@ def main() -> None:
                     scheduler.step_batch()
         print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=25))
     del model, optimizer, scheduler
-    baseline = build("conll04_spert.jsonnet", train_path)
+    baseline = build("conll04_spert.jsonnet", train_path, args.bucket)
     baseline[0].train()
     figures["c_spert_baseline_ms"] = 1000 * per_step(training_step(*baseline[:4]), batches, 5)
 

@@ -36,6 +36,11 @@ def trained_archive(tmp_path_factory) -> str:
         "trainer.learning_rate_scheduler": None,
         "random_seed": 3, "numpy_seed": 3, "pytorch_seed": 3,
     }
+    # AllenNLP caches transformer models by name: the tiny BERT's random initial weights would be
+    # those drawn by whichever test built it first. Cleared, they are drawn under this run's seed.
+    from allennlp.common import cached_transformers
+
+    cached_transformers._model_cache.clear()
     cwd = os.getcwd()
     os.chdir(PROJECT_ROOT)
     try:

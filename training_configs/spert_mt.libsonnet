@@ -4,7 +4,7 @@
 // External variables (environment; defaults filled in by the plugin, see spert_mt_plugin/settings.py):
 //   SPERT_DATA_DIR     folder holding conll04/ scierc/ ade/           (default: data)
 //   SPERT_ENCODER      auto | paper | bundled | <HF name or folder>   (default: auto)
-//   SPERT_SEED, SPERT_EPOCHS, SPERT_BATCH_SIZE, SPERT_CUDA_DEVICE, SPERT_USE_AMP, SPERT_FOLD
+//   SPERT_SEED, SPERT_EPOCHS, SPERT_BATCH_SIZE, SPERT_CUDA_DEVICE, SPERT_USE_AMP, SPERT_FOLD, SPERT_BUCKET
 
 local hyperparameters = {
   max_span_width: 10,
@@ -107,7 +107,11 @@ local encoder(paper) =
         head: h.head,
         loss_reduction: h.loss_reduction,
       },
-      data_loader: { batch_size: std.parseInt(std.extVar('SPERT_BATCH_SIZE')), shuffle: true },
+      // SPERT_BUCKET=true: batches of sentences of similar length (AllenNLP's bucket sampler, some
+      // noise in the sort, batches in random order): less padding, ~15 % faster steps (README).
+      data_loader: if std.extVar('SPERT_BUCKET') == 'true' then {
+        batch_sampler: { type: 'bucket', batch_size: std.parseInt(std.extVar('SPERT_BATCH_SIZE')), sorting_keys: ['text'] },
+      } else { batch_size: std.parseInt(std.extVar('SPERT_BATCH_SIZE')), shuffle: true },
       validation_data_loader: { batch_size: h.validation_batch_size, shuffle: false },
       random_seed: std.parseInt(std.extVar('SPERT_SEED')),
       numpy_seed: self.random_seed,
