@@ -3,7 +3,7 @@
 # short SpERT.MT run on CoNLL04 with the configured encoder (offline: the bundled all-MiniLM-L6-v2),
 # evaluate it on the test set and predict on sample sentences.
 #
-#   bash scripts/main_job.sh                    # about 15 minutes on a 2-core CPU
+#   bash scripts/main_job.sh                    # about 9 minutes on an idle 2-core CPU (.venv built)
 #   SPERT_EPOCHS=20 SPERT_ENCODER=paper bash scripts/main_job.sh   # the paper's setting, with a hub
 #
 # Environment: SPERT_DATA_DIR (default: ../shared/data if present, else ./data, downloaded if
