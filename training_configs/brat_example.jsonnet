@@ -16,7 +16,7 @@ base + {
     language: 'en',
     // every annotation that cannot be represented (discontinuous entities, relations across
     // sentences, events, attributes) is listed here, with file and line
-    report_file: 'brat_report.jsonl',
+    report_file: 'runs/brat_report.jsonl',
   },
   vocabulary+: { types_file: annotation_conf },
   train_data_path: train,
