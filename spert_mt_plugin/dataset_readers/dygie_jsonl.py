@@ -4,7 +4,7 @@ from allennlp.data import DatasetReader
 
 from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
-from spert_mt_plugin.dataset_readers.spert_json import _iter_json_documents, _require
+from spert_mt_plugin.dataset_readers.spert_json import _is_annotated, _iter_json_documents, _require
 
 # Penn Treebank escapes of the DyGIE/SciERC preprocessing. Curly braces stay escaped (-LCB-),
 # as in the SpERT release of SciERC, so both formats give the same words.
@@ -42,14 +42,7 @@ class DygieJsonlReader(SpanRelationReader):
             doc_key = document.get("doc_key")
             if doc_key is not None:
                 location = f"{location} (doc_key {doc_key})"
-            present = [key for key in ("ner", "relations") if key in document]
-            if len(present) == 1:
-                missing = "relations" if present == ["ner"] else "ner"
-                raise DataError(
-                    f"{location}: has {present[0]!r} but no {missing!r}; give both (an annotated "
-                    "document, empty lists allowed) or neither (unannotated text)"
-                )
-            annotated = bool(present)
+            annotated = _is_annotated(document, ("ner", "relations"), location)
             ner = document["ner"] if annotated else [[] for _ in sentences]
             relations = document["relations"] if annotated else [[] for _ in sentences]
             for key, value in (("ner", ner), ("relations", relations)):

@@ -46,6 +46,21 @@ def _require(document: Any, key: str, kind: type, location: str) -> Any:
     return value
 
 
+def _is_annotated(document: dict, keys: Tuple[str, str], location: str) -> bool:
+    """
+    Whether `document` carries its annotation: both `keys` present (annotated, empty lists
+    allowed) or neither (unannotated text); one without the other is an error.
+    """
+    present = [key for key in keys if key in document]
+    if len(present) == 1:
+        missing = keys[1] if present == [keys[0]] else keys[0]
+        raise DataError(
+            f"{location}: has {present[0]!r} but no {missing!r}; give both (an annotated "
+            "document, empty lists allowed) or neither (unannotated text)"
+        )
+    return bool(present)
+
+
 @DatasetReader.register("spert_json")
 class SpertJsonReader(SpanRelationReader):
     """
@@ -65,14 +80,7 @@ class SpertJsonReader(SpanRelationReader):
             doc_id = document.get("orig_id")
             if doc_id is not None:
                 location = f"{location} (orig_id {doc_id})"
-            present = [key for key in ("entities", "relations") if key in document]
-            if len(present) == 1:
-                missing = "relations" if present == ["entities"] else "entities"
-                raise DataError(
-                    f"{location}: has {present[0]!r} but no {missing!r}; give both (an annotated "
-                    "document, empty lists allowed) or neither (unannotated text)"
-                )
-            if not present:
+            if not _is_annotated(document, ("entities", "relations"), location):
                 yield location, Sentence(tokens, None, None, None if doc_id is None else str(doc_id))
                 continue
             for key in ("entities", "relations"):
