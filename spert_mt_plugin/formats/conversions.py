@@ -15,7 +15,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from spert_mt_plugin.dataset_readers.dygie_jsonl import PTB_BRACKETS, DygieJsonlReader
 from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
-from spert_mt_plugin.dataset_readers.spert_json import _iter_json_documents
+from spert_mt_plugin.dataset_readers.spert_json import SpertJsonReader, _iter_json_documents
 from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
 from spert_mt_plugin.formats.brat import Skipped, document_sentences, find_documents, read_brat_document, write_brat_document
 
@@ -176,11 +176,10 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
     DyGIE/SciERC files do (`-LRB-`).
     """
     escape = {v: k for k, v in PTB_BRACKETS.items()} if ptb_brackets else {}
-    reader = SpanRelationReader({}, require_annotation=False)
+    reader = SpertJsonReader({}, require_annotation=False)
     documents: List[Dict[str, Any]] = []
     current_key = None
-    for index, (location, document) in enumerate(read_spert(path)):
-        sentence = _spert_sentence(document, location)
+    for index, (location, sentence) in enumerate(reader._read_sentences(path)):
         reader.validate(sentence, location)
         match = _SENTENCE_ID.match(sentence.doc_id or "")
         key = match.group(1) if match else (sentence.doc_id or f"doc{index}")
@@ -199,22 +198,6 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
             ]
         )
     return documents
-
-
-def _spert_sentence(document: Any, location: str) -> Sentence:
-    if not isinstance(document, dict) or not isinstance(document.get("tokens"), list):
-        raise DataError(f"{location}: expected a SpERT document with 'tokens'")
-    tokens = document["tokens"]
-    if "entities" not in document:
-        return Sentence(tokens, None, None, document.get("orig_id"))
-    entities = [(*_entity_bounds(e, len(tokens), f"{location}, entity {n}"), e["type"]) for n, e in enumerate(document["entities"])]
-    relations = []
-    for number, relation in enumerate(document.get("relations", [])):
-        if not isinstance(relation, dict) or not all(k in relation for k in ("head", "tail", "type")):
-            raise DataError(f"{location}, relation {number}: needs 'head', 'tail' and 'type'")
-        relations.append((relation["head"], relation["tail"], relation["type"]))
-    orig_id = document.get("orig_id")
-    return Sentence(tokens, entities, relations, None if orig_id is None else str(orig_id))
 
 
 def write_json(documents: List[Dict[str, Any]], path: str, lines: bool = False) -> None:
