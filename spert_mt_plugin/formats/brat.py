@@ -90,7 +90,8 @@ def read_brat_document(
             raise DataError(f"{txt_path}: no {ann_path.name} beside it (training and evaluation need annotation)")
         document.annotated = False
         return document
-    event_ids: Set[str] = set()
+    # ids a relation may point at: every text-bound annotation (discontinuous ones too) and event
+    argument_ids: Set[str] = set()
     pending_relations: List[BratRelation] = []
     for number, raw in enumerate(ann_path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.rstrip("\r")
@@ -101,7 +102,7 @@ def read_brat_document(
         identifier = fields[0]
         if identifier[:1] in _SKIPPED_KINDS:
             if identifier.startswith("E"):
-                event_ids.add(identifier)
+                argument_ids.add(identifier)
             kind = _SKIPPED_KINDS[identifier[:1]]
             document.skipped.append(Skipped(str(ann_path), number, kind, line, f"{kind}s are not represented"))
             continue
@@ -109,6 +110,7 @@ def read_brat_document(
             raise DataError(f"{where}: expected tab-separated fields, got {line!r}")
         if identifier.startswith("T"):
             _read_text_bound(document, fields, number, where, types)
+            argument_ids.add(identifier)
         elif identifier.startswith("R"):
             parts = fields[1].split()
             arguments = dict(part.split(":", 1) for part in parts[1:] if ":" in part)
@@ -124,15 +126,14 @@ def read_brat_document(
             document.equivalences.append((parts[0], parts[1:], number))
         else:
             raise DataError(f"{where}: unknown annotation {identifier!r} (expected T, R, *, E, A, M, N or #)")
-    known = set(document.entities) | {s.annotation.split("\t")[0] for s in document.skipped if s.kind == "discontinuous entity"}
     for relation in pending_relations:
         for role, target in (("Arg1", relation.head), ("Arg2", relation.tail)):
-            if target not in known and target not in event_ids:
+            if target not in argument_ids:
                 raise DataError(f"{ann_path}, line {relation.line}: {role} {target} of {relation.id} is not an entity of this file")
         document.relations.append(relation)
     for relation_type, members, number in document.equivalences:
         for member in members:
-            if member not in known and member not in event_ids:
+            if member not in argument_ids:
                 raise DataError(f"{ann_path}, line {number}: {member} of the {relation_type} equivalence is not an entity of this file")
     return document
 
