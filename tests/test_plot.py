@@ -2,13 +2,15 @@ import json
 
 import pytest
 
-from spert_mt_plugin.commands.plot import learning_curve, plot_learning_curves
+from spert_mt_plugin.commands.plot import kept_epoch, learning_curve, plot_learning_curves
 
 
-def write_run(folder, values, validation=True):
+def write_run(folder, values, validation=True, best_epoch=None):
     folder.mkdir(parents=True)
     for epoch, (ner, rel) in enumerate(values):
         metrics = {"epoch": epoch, "training_loss": 1.0 / (epoch + 1)}
+        if best_epoch is not None:
+            metrics["best_epoch"] = min(epoch, best_epoch)
         if validation:
             metrics.update(validation_ner_f1=ner, validation_rel_f1=rel, validation_rel_strict_f1=rel / 2)
         (folder / f"metrics_epoch_{epoch}.json").write_text(json.dumps(metrics))
@@ -37,3 +39,14 @@ def test_a_run_without_validation_metrics_is_named(tmp_path):
     with pytest.raises(ValueError, match="empty.*metrics_epoch"):
         (tmp_path / "empty").mkdir()
         learning_curve(tmp_path / "empty")
+
+
+def test_the_kept_epoch_is_read_and_early_epochs_can_be_left_out(tmp_path):
+    # AllenNLP writes best_epoch 0-based into every metrics file; the last file's value is the kept one
+    run = write_run(tmp_path / "run", [(0.1, 0.0), (0.6, 0.3), (0.7, 0.5), (0.65, 0.45)], best_epoch=2)
+    assert kept_epoch(run) == 3
+    assert kept_epoch(write_run(tmp_path / "old", [(0.1, 0.0)])) is None
+    curves = plot_learning_curves([str(run)], str(tmp_path / "late.png"), labels=["mt"], from_epoch=3)
+    assert curves["mt"]["ner"] == [(3, pytest.approx(70.0)), (4, pytest.approx(65.0))]
+    with pytest.raises(ValueError, match="run: no epoch at or after --from-epoch 5"):
+        plot_learning_curves([str(run)], str(tmp_path / "none.png"), from_epoch=5)

@@ -41,6 +41,18 @@ def learning_curve(run_dir: Path, average: str = "micro") -> Dict[str, List[Tupl
     return curves
 
 
+def kept_epoch(run_dir: Path) -> Optional[int]:
+    """
+    The epoch (1-based) whose weights the run kept, i.e. the best one on the validation metric, as
+    AllenNLP records it in `best_epoch` of the last `metrics_epoch_N.json`; `None` if not recorded.
+    """
+    files = sorted(run_dir.glob("metrics_epoch_*.json"), key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
+    if not files:
+        return None
+    best = json.loads(files[-1].read_text()).get("best_epoch")
+    return None if best is None else int(best) + 1
+
+
 def run_label(run_dir: Path, common: Optional[Path]) -> str:
     """A short name for a run: its path below the runs' common folder."""
     if common is not None:
@@ -59,8 +71,14 @@ def plot_learning_curves(
     labels: Optional[Sequence[str]] = None,
     average: str = "micro",
     title: Optional[str] = None,
+    from_epoch: int = 1,
 ) -> Dict[str, Dict[str, List[Tuple[int, float]]]]:
-    """Draws one panel per task (NER, RE, strict RE) with one line per run into `output` (PNG)."""
+    """
+    Draws one panel per task (NER, RE, strict RE) with one line per run into `output` (PNG); the
+    epoch each run kept (best on validation) is drawn as a larger open circle. `from_epoch` leaves
+    out the epochs before it, so that runs which end close together can be told apart (the first
+    epochs' low scores would otherwise set the scale). Returns the curves as drawn.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,24 +92,33 @@ def plot_learning_curves(
     if len(paths) > 1:
         common = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
     curves = {}
+    kept: Dict[str, Optional[int]] = {}
     for index, path in enumerate(paths):
         label = labels[index] if labels is not None else run_label(path, common)
-        curves[label] = learning_curve(path, average)
+        curve = learning_curve(path, average)
+        curves[label] = {task: [(e, v) for e, v in points if e >= from_epoch] for task, points in curve.items()}
+        if not curves[label]["ner"]:
+            raise ValueError(f"{path}: no epoch at or after --from-epoch {from_epoch} (last: {curve['ner'][-1][0]})")
+        kept[label] = kept_epoch(path)
 
     figure, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4), sharex=True)
     for axis, (task, name) in zip(axes, PANELS):
         for label, curve in curves.items():
             if curve[task]:
                 epochs, values = zip(*curve[task])
-                axis.plot(epochs, values, marker="o", markersize=3, label=label)
+                (line,) = axis.plot(epochs, values, marker="o", markersize=3, label=label)
+                if kept[label] in epochs:
+                    value = values[epochs.index(kept[label])]
+                    axis.plot([kept[label]], [value], marker="o", markersize=9, fillstyle="none",
+                              color=line.get_color())
         axis.set_title(f"validation {name}" + (" (macro)" if average == "macro" else ""))
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_ylabel("F1 (%)")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
-    if title:
-        figure.suptitle(title)
+    caption = "open circle: the epoch each run kept (best on validation)"
+    figure.suptitle(f"{title}\n{caption}" if title else caption, fontsize="medium")
     figure.tight_layout()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=110)
@@ -114,14 +141,22 @@ class Plot(Subcommand):
         subparser.add_argument("--labels", nargs="+", default=None, help="one legend label per run")
         subparser.add_argument("--average", choices=("micro", "macro"), default="micro", help="F1 average (ADE: macro)")
         subparser.add_argument("--title", default=None, help="figure title")
+        subparser.add_argument(
+            "--from-epoch", type=int, default=1,
+            help="draw epochs from this one on (1-based), to tell apart runs that end close together",
+        )
         subparser.set_defaults(func=plot_from_args)
         return subparser
 
 
 def plot_from_args(args: argparse.Namespace) -> None:
-    curves = plot_learning_curves(args.run_dirs, args.output, args.labels, args.average, args.title)
-    for label, curve in curves.items():
+    curves = plot_learning_curves(args.run_dirs, args.output, args.labels, args.average, args.title, args.from_epoch)
+    for (label, curve), run_dir in zip(curves.items(), args.run_dirs):
         last_epoch, ner = curve["ner"][-1]
-        rel = curve["rel"][-1][1] if curve["rel"] else float("nan")
-        print(f"{label}: {len(curve['ner'])} epochs, last (epoch {last_epoch}) NER F1 {ner:.2f}, RE F1 {rel:.2f}")
+        rel = dict(curve["rel"]).get(last_epoch, float("nan"))
+        line = f"{label}: last epoch {last_epoch}: NER F1 {ner:.2f}, RE F1 {rel:.2f}"
+        kept = kept_epoch(Path(run_dir))
+        if kept is not None and kept in dict(curve["ner"]):
+            line += f"; kept epoch {kept}: NER F1 {dict(curve['ner'])[kept]:.2f}, RE F1 {dict(curve['rel']).get(kept, float('nan')):.2f}"
+        print(line)
     print(f"wrote {args.output}")
