@@ -2,7 +2,13 @@ import json
 
 import pytest
 
-from spert_mt_plugin.commands.experiments import aggregate, markdown_table, plan_runs, run_experiments
+from spert_mt_plugin.commands.experiments import (
+    UnfinishedRuns,
+    aggregate,
+    markdown_table,
+    plan_runs,
+    run_experiments,
+)
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 CONFIG = str(FIXTURES / "experiment.jsonnet")
@@ -58,6 +64,26 @@ def test_finished_runs_are_not_trained_again(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["configs"]["experiment"]["runs"][1]["seed"] == 2
     single = markdown_table(run_experiments([CONFIG], [1], None, tmp_path, epochs=1, train=fake_train))
     assert "**mean ± std (1 run)**" in single and trained == [2]
+
+
+def test_a_table_only_call_trains_nothing_and_names_unfinished_runs(tmp_path):
+    for seed, value in ((1, 0.9), (2, 0.5)):
+        (tmp_path / "experiment" / f"seed_{seed}").mkdir(parents=True)
+        (tmp_path / "experiment" / f"seed_{seed}" / "metrics.json").write_text(json.dumps(fake_metrics(value, 0.4)))
+
+    def must_not_train(*args):
+        raise AssertionError("a --table-only call trained a run")
+
+    results = run_experiments([CONFIG], [1, 2], None, tmp_path, train=must_not_train, results_name="table2",
+                              table_only=True)
+    assert results["configs"]["experiment"]["summary"]["ner_f1"]["mean"] == pytest.approx(0.7)
+    assert "70.00 ± 28.28" in (tmp_path / "table2.md").read_text()
+    assert (tmp_path / "table2.json").exists() and not (tmp_path / "results.md").exists()
+    # seed 3 is still training elsewhere (or was never started): named, and its folder left alone
+    (tmp_path / "experiment" / "seed_3").mkdir()
+    with pytest.raises(UnfinishedRuns, match=r"1 run not finished: experiment \(seed 3\) in .*seed_3"):
+        run_experiments([CONFIG], [1, 2, 3], None, tmp_path, train=must_not_train, table_only=True)
+    assert list((tmp_path / "experiment" / "seed_3").iterdir()) == []
 
 
 @pytest.mark.slow

@@ -22,6 +22,10 @@ TASKS = (("NER", "ner"), ("RE", "rel"), ("RE strict", "rel_strict"))
 FIGURES = ("precision", "recall", "f1")
 
 
+class UnfinishedRuns(ValueError):
+    """`--table-only` named runs that have not finished."""
+
+
 @dataclass
 class Run:
     config: str
@@ -158,11 +162,21 @@ def run_experiments(
     output_dir: Path,
     epochs: Optional[int] = None,
     train: Callable[..., Dict[str, Any]] = train_run,
+    results_name: str = "results",
+    table_only: bool = False,
 ) -> Dict[str, Any]:
-    """Trains every run that has not finished yet, then writes results.json and results.md."""
-    output_dir.mkdir(parents=True, exist_ok=True)
+    """
+    Trains every run that has not finished yet, then writes `results_name`.json and .md into
+    `output_dir`. With `table_only` nothing is trained: a run that has not finished is an error
+    naming it (so that a table written while other processes still train their part of the runs
+    cannot start a second training of the same run in the same folder).
+    """
     runs = plan_runs(configs, seeds, folds)
     todo = [run for run in runs if finished_metrics(run.directory(output_dir)) is None]
+    if table_only and todo:
+        missing = ", ".join(f"{run.name} in {run.directory(output_dir)}" for run in todo)
+        raise UnfinishedRuns(f"--table-only: {runs_phrase(len(todo))} not finished: {missing}")
+    output_dir.mkdir(parents=True, exist_ok=True)
     print(f"[spert-experiments] {runs_phrase(len(runs))}, {len(runs) - len(todo)} already finished", file=sys.stderr, flush=True)
     for index, run in enumerate(todo):
         label = f"run {index + 1}/{len(todo)}: {run.name}"
@@ -183,8 +197,8 @@ def run_experiments(
             "runs": config_runs,
             "summary": aggregate(config_runs, average),
         }
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2))
-    (output_dir / "results.md").write_text(markdown_table(results))
+    (output_dir / f"{results_name}.json").write_text(json.dumps(results, indent=2))
+    (output_dir / f"{results_name}.md").write_text(markdown_table(results))
     return results
 
 
@@ -205,10 +219,25 @@ class Experiments(Subcommand):
         subparser.add_argument("--folds", nargs="+", type=int, default=None, help="cross-validation folds (sets SPERT_FOLD)")
         subparser.add_argument("--epochs", type=int, default=None, help="epochs (sets SPERT_EPOCHS)")
         subparser.add_argument("-o", "--output-dir", required=True, help="folder for the runs and the results table")
+        subparser.add_argument(
+            "--results", default="results",
+            help="name of the table files in OUTPUT_DIR (NAME.json, NAME.md), so that tables of different "
+            "configs or seeds can share the runs' folder (default: results)",
+        )
+        subparser.add_argument(
+            "--table-only", action="store_true",
+            help="train nothing; write the table of the named runs, an error if one has not finished",
+        )
         subparser.set_defaults(func=experiments_from_args)
         return subparser
 
 
 def experiments_from_args(args: argparse.Namespace) -> None:
-    results = run_experiments(args.configs, args.seeds, args.folds, Path(args.output_dir), args.epochs)
+    try:
+        results = run_experiments(
+            args.configs, args.seeds, args.folds, Path(args.output_dir), args.epochs,
+            results_name=args.results, table_only=args.table_only,
+        )
+    except UnfinishedRuns as error:
+        raise SystemExit(f"spert-experiments: {error}")
     print(markdown_table(results))
