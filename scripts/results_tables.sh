@@ -2,14 +2,16 @@
 # Re-runs every training behind the README's "Results" tables on a 2-core CPU with the bundled
 # encoder, 20 epochs: Table 1 (SpERT.MT and the SpERT baseline: CoNLL04 seeds 13-15, SciERC seeds
 # 13-14, ADE folds 0-1) and Table 2 (the SciERC ablations, seed 13). Two queues run side by side
-# with one thread each; on this project's 2-core CPU a SciERC run took about an hour that way, a
-# CoNLL04 run about half an hour.
+# with one thread each; on this project's 2-core CPU a SciERC run takes about 52 minutes that way,
+# an ADE fold about 100, a CoNLL04 run about half an hour.
 #
 # Usage: bash scripts/results_tables.sh [conll04|scierc|ade ...]   (default: all three)
 # Interrupt it at any time; run it again and `spert-experiments` resumes each unfinished run from its
 # last checkpoint and skips finished ones. Tables: experiments/table1_conll04/results.md,
 # experiments/table_scierc/table1.md and table2.md, experiments/table_ade/results.md (and .json);
 # logs in experiments/logs/; the SciERC dev curves in experiments/table_scierc/learning_curves.png.
+# Each table is also exported (configs and metrics of its runs, no weights) to results/<table>/,
+# the folder the README's figures are kept in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SPERT_DATA_DIR=${SPERT_DATA_DIR:-../shared/data} OMP_NUM_THREADS=1
@@ -67,24 +69,26 @@ wait $pid_b || status=1
 
 # Every run has finished: one call per table names all its runs and only writes the joint table.
 write_table() {
-  "$A" spert-experiments "$@" --table-only >/dev/null 2>>experiments/logs/tables.log \
+  local out=$1
+  shift
+  "$A" spert-experiments "$@" -o "experiments/$out" --export "results/$out" --table-only >/dev/null 2>>experiments/logs/tables.log \
     || { echo "  no table for $*: see the end of experiments/logs/tables.log" >&2; return 1; }
 }
 echo "tables:"
 for table in "${TABLES[@]}"; do
   case $table in
-    conll04) write_table training_configs/conll04{,_spert}.jsonnet --seeds 13 14 15 -o experiments/table1_conll04 \
+    conll04) write_table table1_conll04 training_configs/conll04{,_spert}.jsonnet --seeds 13 14 15 \
                && echo "  experiments/table1_conll04/results.md" ;;
     scierc)
-      write_table training_configs/scierc{,_spert}.jsonnet --seeds 13 14 -o experiments/table_scierc --results table1 \
+      write_table table_scierc training_configs/scierc{,_spert}.jsonnet --seeds 13 14 --results table1 \
         && echo "  experiments/table_scierc/table1.md"
-      write_table training_configs/scierc{,_spert,_no_mtl,_no_eil,_no_entity_logits}.jsonnet --seeds 13 \
-        -o experiments/table_scierc --results table2 && echo "  experiments/table_scierc/table2.md"
+      write_table table_scierc training_configs/scierc{,_spert,_no_mtl,_no_eil,_no_entity_logits}.jsonnet --seeds 13 \
+        --results table2 && echo "  experiments/table_scierc/table2.md"
       S=experiments/table_scierc
       "$A" spert-plot $S/scierc/seed_13 $S/scierc_spert/seed_13 $S/scierc_no_mtl/seed_13 $S/scierc_no_eil/seed_13 \
         $S/scierc_no_entity_logits/seed_13 --labels SpERT.MT "SpERT baseline" "−MTL" "−EIL" "−Entity Logits" \
         --title "SciERC train → dev, bundled MiniLM-L6, seed 13" --from-epoch 3 -o $S/learning_curves.png ;;
-    ade) write_table training_configs/ade{,_spert}.jsonnet --folds 0 1 -o experiments/table_ade \
+    ade) write_table table_ade training_configs/ade{,_spert}.jsonnet --folds 0 1 \
            && echo "  experiments/table_ade/results.md" ;;
   esac
 done

@@ -115,3 +115,38 @@ def test_shipped_configs_select_epochs_by_re_plus_ner_in_the_dataset_convention(
     assert ade["trainer"]["validation_metric"] == ["+rel_macro_f1", "+ner_macro_f1"]
     assert convention(str(configs / "ade.jsonnet")) == "macro"
     assert convention(str(configs / "scierc_no_mtl.jsonnet")) == "micro"
+
+
+def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
+    runs_dir, kept = tmp_path / "runs", tmp_path / "kept"
+    for seed, value in ((1, 0.9), (2, 0.5)):
+        run = runs_dir / "experiment" / f"seed_{seed}"
+        (run / "vocabulary").mkdir(parents=True)
+        (run / "metrics.json").write_text(json.dumps(fake_metrics(value, 0.4)))
+        for epoch in range(3):
+            (run / f"metrics_epoch_{epoch}.json").write_text(json.dumps({"epoch": epoch}))
+        (run / "config.json").write_text(json.dumps({"random_seed": seed}))
+        (run / "model.tar.gz").write_bytes(b"weights")
+        (run / "best.th").write_bytes(b"weights")
+    # a stale epoch file from an earlier export of seed 1 is removed
+    (kept / "experiment" / "seed_1").mkdir(parents=True)
+    (kept / "experiment" / "seed_1" / "metrics_epoch_7.json").write_text("{}")
+
+    results = run_experiments([CONFIG], [1, 2], None, runs_dir, train=None, table_only=True, export_dir=kept)
+    exported = sorted(p.name for p in (kept / "experiment" / "seed_1").iterdir())
+    assert exported == ["config.json", "metrics.json", "metrics_epoch_0.json", "metrics_epoch_1.json",
+                        "metrics_epoch_2.json"]
+    assert json.loads((kept / "experiment" / "seed_2" / "config.json").read_text()) == {"random_seed": 2}
+    # the table is written into the export as well, and can be rebuilt from it alone
+    assert "70.00 ± 28.28" in (kept / "results.md").read_text()
+    assert results["configs"]["experiment"]["runs"][0]["directory"] == str(kept / "experiment" / "seed_1")
+    again = run_experiments([CONFIG], [1, 2], None, kept, train=None, table_only=True)
+    assert again["configs"]["experiment"]["summary"]["ner_f1"]["mean"] == pytest.approx(0.7)
+
+
+def test_export_of_an_unfinished_run_is_an_error_naming_it(tmp_path):
+    (tmp_path / "experiment" / "seed_1").mkdir(parents=True)
+    (tmp_path / "experiment" / "seed_1" / "metrics.json").write_text(json.dumps(fake_metrics(0.9, 0.4)))
+    with pytest.raises(UnfinishedRuns, match=r"experiment \(seed 2\)"):
+        run_experiments([CONFIG], [1, 2], None, tmp_path, train=None, table_only=True, export_dir=tmp_path / "kept")
+    assert not (tmp_path / "kept").exists()

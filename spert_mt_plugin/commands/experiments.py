@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -46,6 +47,31 @@ class Run:
 
 def plan_runs(configs: Sequence[str], seeds: Sequence[int], folds: Optional[Sequence[int]]) -> List[Run]:
     return [Run(c, s, f) for c in configs for f in (folds or [None]) for s in seeds]
+
+
+# What `export_runs` keeps of a run: its resolved config (encoder, seed, epochs, data) and its
+# metrics (per epoch and final); never the weights or the vocabulary.
+EXPORTED_FILES = ("config.json", "metrics.json", "metrics_epoch_*.json")
+
+
+def export_runs(runs: Sequence[Run], output_dir: Path, export_dir: Path) -> None:
+    """
+    Copies the config and metrics files of finished `runs` from `output_dir` into `export_dir`,
+    in the same layout, so that a folder small enough to commit can rebuild the table
+    (`--table-only -o EXPORT_DIR`) and the learning curves (`spert-plot`). Files of a run exported
+    before are replaced, stale epoch files removed.
+    """
+    for run in runs:
+        source, target = run.directory(output_dir), run.directory(export_dir)
+        if finished_metrics(source) is None:
+            raise UnfinishedRuns(f"--export: {run.name} in {source} has not finished")
+        if target.exists():
+            for old in target.glob("metrics_epoch_*.json"):
+                old.unlink()
+        target.mkdir(parents=True, exist_ok=True)
+        for pattern in EXPORTED_FILES:
+            for path in source.glob(pattern):
+                shutil.copy2(path, target / path.name)
 
 
 def finished_metrics(directory: Path) -> Optional[Dict[str, Any]]:
@@ -164,12 +190,14 @@ def run_experiments(
     train: Callable[..., Dict[str, Any]] = train_run,
     results_name: str = "results",
     table_only: bool = False,
+    export_dir: Optional[Path] = None,
 ) -> Dict[str, Any]:
     """
     Trains every run that has not finished yet, then writes `results_name`.json and .md into
     `output_dir`. With `table_only` nothing is trained: a run that has not finished is an error
     naming it (so that a table written while other processes still train their part of the runs
-    cannot start a second training of the same run in the same folder).
+    cannot start a second training of the same run in the same folder). With `export_dir` the runs'
+    configs and metrics are copied there (`export_runs`) and the table is written there as well.
     """
     runs = plan_runs(configs, seeds, folds)
     todo = [run for run in runs if finished_metrics(run.directory(output_dir)) is None]
@@ -199,6 +227,9 @@ def run_experiments(
         }
     (output_dir / f"{results_name}.json").write_text(json.dumps(results, indent=2))
     (output_dir / f"{results_name}.md").write_text(markdown_table(results))
+    if export_dir is not None and export_dir != output_dir:
+        export_runs(runs, output_dir, export_dir)
+        return run_experiments(configs, seeds, folds, export_dir, epochs, train, results_name, table_only=True)
     return results
 
 
@@ -228,6 +259,12 @@ class Experiments(Subcommand):
             "--table-only", action="store_true",
             help="train nothing; write the table of the named runs, an error if one has not finished",
         )
+        subparser.add_argument(
+            "--export", default=None, metavar="DIR",
+            help="also copy each run's config.json and metrics files (no weights) into DIR, same layout, and "
+            "write the table there: a small folder to keep with the project, from which --table-only -o DIR "
+            "and spert-plot work",
+        )
         subparser.set_defaults(func=experiments_from_args)
         return subparser
 
@@ -237,6 +274,7 @@ def experiments_from_args(args: argparse.Namespace) -> None:
         results = run_experiments(
             args.configs, args.seeds, args.folds, Path(args.output_dir), args.epochs,
             results_name=args.results, table_only=args.table_only,
+            export_dir=Path(args.export) if args.export else None,
         )
     except UnfinishedRuns as error:
         raise SystemExit(f"spert-experiments: {error}")
