@@ -1,184 +1,95 @@
 """
-`allennlp spert-experiments`: one config over several seeds and/or cross-validation folds, resumable,
-with one results table (JSON and Markdown) of every run and the mean and standard deviation.
+`allennlp spert-experiments`: one or more configs over several seeds and/or cross-validation folds,
+resumable, with one results table (JSON and Markdown) of every run, the mean and standard deviation,
+and paired comparisons of two configs (`spert_mt_plugin.results`).
 """
 import argparse
 import json
-import logging
-import os
-import shutil
-import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from allennlp.commands.subcommand import Subcommand
-from allennlp.training.callbacks import TrainerCallback
 
-logger = logging.getLogger(__name__)
-
-TASKS = (("NER", "ner"), ("RE", "rel"), ("RE strict", "rel_strict"))
-FIGURES = ("precision", "recall", "f1")
-
-
-class UnfinishedRuns(ValueError):
-    """`--table-only` named runs that have not finished."""
+from spert_mt_plugin.results.comparison import SAMPLES, compare
+from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, write_test_predictions
+from spert_mt_plugin.results.runs import ResultsError, Run, UnfinishedRuns, export_runs, finished_metrics, plan_runs
+from spert_mt_plugin.results.tables import aggregate, convention, markdown_table, runs_phrase
 
 
-@dataclass
-class Run:
-    config: str
-    seed: int
-    fold: Optional[int]
-
-    @property
-    def name(self) -> str:
-        fold = f"fold {self.fold}, " if self.fold is not None else ""
-        return f"{Path(self.config).stem} ({fold}seed {self.seed})"
-
-    def directory(self, output_dir: Path) -> Path:
-        folder = output_dir / Path(self.config).stem
-        if self.fold is not None:
-            folder = folder / f"fold_{self.fold}"
-        return folder / f"seed_{self.seed}"
+def run_settings(run: Run, epochs: Optional[int]) -> Dict[str, str]:
+    """The run's external variables for its config: seed, fold and epochs (given, not set in the environment)."""
+    settings = {"SPERT_SEED": str(run.seed)}
+    if run.fold is not None:
+        settings["SPERT_FOLD"] = str(run.fold)
+    if epochs is not None:
+        settings["SPERT_EPOCHS"] = str(epochs)
+    return settings
 
 
-def plan_runs(configs: Sequence[str], seeds: Sequence[int], folds: Optional[Sequence[int]]) -> List[Run]:
-    return [Run(c, s, f) for c in configs for f in (folds or [None]) for s in seeds]
-
-
-# What `export_runs` keeps of a run: its resolved config (encoder, seed, epochs, data) and its
-# metrics (per epoch and final); never the weights or the vocabulary.
-EXPORTED_FILES = ("config.json", "metrics.json", "metrics_epoch_*.json")
-
-
-def export_runs(runs: Sequence[Run], output_dir: Path, export_dir: Path) -> None:
-    """
-    Copies the config and metrics files of finished `runs` from `output_dir` into `export_dir`,
-    in the same layout, so that a folder small enough to commit can rebuild the table
-    (`--table-only -o EXPORT_DIR`) and the learning curves (`spert-plot`). Files of a run exported
-    before are replaced, stale epoch files removed.
-    """
-    for run in runs:
-        source, target = run.directory(output_dir), run.directory(export_dir)
-        if finished_metrics(source) is None:
-            raise UnfinishedRuns(f"--export: {run.name} in {source} has not finished")
-        if target.exists():
-            for old in target.glob("metrics_epoch_*.json"):
-                old.unlink()
-        target.mkdir(parents=True, exist_ok=True)
-        for pattern in EXPORTED_FILES:
-            for path in source.glob(pattern):
-                shutil.copy2(path, target / path.name)
-
-
-def finished_metrics(directory: Path) -> Optional[Dict[str, Any]]:
-    """The run's final metrics if it finished and was tested, else `None`."""
-    path = directory / "metrics.json"
-    if not path.exists():
-        return None
-    metrics = json.loads(path.read_text())
-    return metrics if "test_rel_f1" in metrics else None
-
-
-def convention(config: str) -> str:
-    """'macro' for configs that select models by a macro metric (ADE), else 'micro'."""
+def train_run(run: Run, directory: Path, epochs: Optional[int]) -> Dict[str, Any]:
+    """Trains (or resumes) one run in `directory`, then writes its test predictions; returns its metrics."""
+    from allennlp.commands.train import train_model
     from allennlp.common import Params
 
-    metric = Params.from_file(config).get("trainer", {}).get("validation_metric", "")
-    return "macro" if "macro" in str(metric) else "micro"
-
-
-def figure(metrics: Dict[str, Any], task: str, name: str, average: str) -> float:
-    key = f"test_{task}_{name}" if average == "micro" else f"test_{task}_macro_{name}"
-    return float(metrics[key])
-
-
-def aggregate(runs: List[Dict[str, Any]], average: str) -> Dict[str, Dict[str, float]]:
-    """Mean and sample standard deviation (0 for one run) of every figure over `runs`' metrics."""
-    summary: Dict[str, Dict[str, float]] = {}
-    for _, task in TASKS:
-        for name in FIGURES:
-            values = [figure(run["metrics"], task, name, average) for run in runs]
-            summary[f"{task}_{name}"] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                "runs": len(values),
-            }
-    return summary
-
-
-def runs_phrase(count: int) -> str:
-    return f"{count} run" if count == 1 else f"{count} runs"
-
-
-def markdown_table(results: Dict[str, Any]) -> str:
-    lines = []
-    for config, entry in results["configs"].items():
-        average = entry["average"]
-        lines.append(f"### {config} ({average} averages, test set, in %)\n")
-        header = "| run | " + " | ".join(f"{t} {n[0].upper()}" for t, _ in TASKS for n in FIGURES) + " |"
-        lines += [header, "|" + "---|" * (1 + len(TASKS) * len(FIGURES))]
-        for run in entry["runs"]:
-            cells = [f"{100 * figure(run['metrics'], task, n, average):.2f}" for _, task in TASKS for n in FIGURES]
-            lines.append(f"| {run['name']} | " + " | ".join(cells) + " |")
-        summary = entry["summary"]
-        cells = [
-            f"{100 * summary[f'{task}_{n}']['mean']:.2f} ± {100 * summary[f'{task}_{n}']['std']:.2f}"
-            for _, task in TASKS for n in FIGURES
-        ]
-        lines.append(f"| **mean ± std ({runs_phrase(len(entry['runs']))})** | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-# Which run is training, for the progress lines. Kept out of the run's config so that an
-# interrupted run recovers with an identical config.
-_progress = {"label": "", "runs_left_after": 0}
-
-
-@TrainerCallback.register("spert_progress")
-class ProgressCallback(TrainerCallback):
-    """Prints one line per epoch: which run, which epoch, and the time left for the run and for all runs."""
-
-    def __init__(self, serialization_dir: str, **kwargs) -> None:
-        super().__init__(serialization_dir)
-        self._start = time.time()
-
-    def on_epoch(self, trainer, metrics: Dict[str, Any], epoch: int, is_primary: bool = True, **kwargs) -> None:
-        if not is_primary or epoch < 0:
-            return
-        done = epoch + 1
-        total = trainer._num_epochs
-        per_epoch = (time.time() - self._start) / max(done - trainer._start_after_epochs_completed, 1)
-        run_left = per_epoch * (total - done)
-        all_left = run_left + per_epoch * total * _progress["runs_left_after"]
-        print(
-            f"[spert-experiments] {_progress['label']}: epoch {done}/{total} "
-            f"({per_epoch / 60:.1f} min/epoch), run ETA {run_left / 60:.0f} min, all runs ETA {all_left / 60:.0f} min",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def train_run(run: Run, directory: Path, epochs: Optional[int], label: str, runs_left_after: int) -> Dict[str, Any]:
-    from allennlp.commands.train import train_model_from_file
-
-    os.environ["SPERT_SEED"] = str(run.seed)
-    if run.fold is not None:
-        os.environ["SPERT_FOLD"] = str(run.fold)
-    if epochs is not None:
-        os.environ["SPERT_EPOCHS"] = str(epochs)
-    _progress.update(label=label, runs_left_after=runs_left_after)
-    overrides = {"trainer.callbacks": [{"type": "spert_progress"}]}
-    recover = (directory / "config.json").exists()
-    train_model_from_file(run.config, str(directory), json.dumps(overrides), recover=recover)
+    settings = run_settings(run, epochs)
+    num_epochs = Params.from_file(run.config, ext_vars=settings)["trainer"]["num_epochs"]
+    # The label is the run's name, so that a resumed run's config equals the saved one.
+    progress = {"type": "spert_progress", "label": run.name, "num_epochs": num_epochs}
+    params = Params.from_file(run.config, json.dumps({"trainer.callbacks": [progress]}), ext_vars=settings)
+    train_model(params, str(directory), recover=(directory / "config.json").exists())
     metrics = finished_metrics(directory)
     if metrics is None:
         raise RuntimeError(f"{directory}: training ended without test metrics (does the config set test_data_path?)")
+    write_test_predictions(directory)
     return metrics
+
+
+def needs_training(directory: Path) -> bool:
+    return finished_metrics(directory) is None
+
+
+def complete_run(directory: Path) -> None:
+    """A finished run that was stopped before its test predictions were written gets them now."""
+    if not (directory / PREDICTIONS_FILE).exists() and (directory / "model.tar.gz").exists():
+        write_test_predictions(directory)
+
+
+def train_missing(runs: List[Run], output_dir: Path, epochs: Optional[int], train: Callable[..., Any]) -> None:
+    """Trains the runs that have not finished, printing one line per run and the time left for all."""
+    todo = [run for run in runs if needs_training(run.directory(output_dir))]
+    log(f"{runs_phrase(len(runs))}, {len(runs) - len(todo)} already finished")
+    started = time.time()
+    for index, run in enumerate(todo):
+        log(f"run {index + 1}/{len(todo)}: {run.name}: training in {run.directory(output_dir)}")
+        train(run, run.directory(output_dir), epochs)
+        left = len(todo) - index - 1
+        if left:
+            per_run = (time.time() - started) / (index + 1)
+            log(f"{runs_phrase(left)} left, about {per_run * left / 60:.0f} min at this pace")
+    for run in runs:
+        complete_run(run.directory(output_dir))
+
+
+def log(message: str) -> None:
+    print(f"[spert-experiments] {message}", file=sys.stderr, flush=True)
+
+
+def config_key(config: str) -> str:
+    return Path(config).stem
+
+
+def comparison_pairs(configs: Sequence[str], compare_pairs: Optional[Sequence[Sequence[str]]]) -> List[Tuple[str, str]]:
+    """The config names to compare: the pairs asked for, else the two configs of a two-config table."""
+    names = [config_key(c) for c in configs]
+    if compare_pairs:
+        pairs = [(config_key(a), config_key(b)) for a, b in compare_pairs]
+        unknown = sorted({name for pair in pairs for name in pair} - set(names))
+        if unknown:
+            raise ResultsError(f"--compare names configs that are not in the table: {', '.join(unknown)}")
+        return pairs
+    return [(names[0], names[1])] if len(names) == 2 else []
 
 
 def run_experiments(
@@ -187,49 +98,50 @@ def run_experiments(
     folds: Optional[Sequence[int]],
     output_dir: Path,
     epochs: Optional[int] = None,
-    train: Callable[..., Dict[str, Any]] = train_run,
+    train: Callable[..., Any] = train_run,
     results_name: str = "results",
     table_only: bool = False,
     export_dir: Optional[Path] = None,
+    compare_pairs: Optional[Sequence[Sequence[str]]] = None,
+    samples: int = SAMPLES,
 ) -> Dict[str, Any]:
     """
     Trains every run that has not finished yet, then writes `results_name`.json and .md into
-    `output_dir`. With `table_only` nothing is trained: a run that has not finished is an error
-    naming it (so that a table written while other processes still train their part of the runs
-    cannot start a second training of the same run in the same folder). With `export_dir` the runs'
-    configs and metrics are copied there (`export_runs`) and the table is written there as well.
+    `output_dir`: per config its runs and their mean ± std, and the paired comparisons
+    (`compare_pairs`, or the two configs of a two-config table). With `table_only` nothing is
+    trained: a run that has not finished is an error naming it (so that a table written while other
+    processes still train their part of the runs cannot start a second training of the same run in
+    the same folder). With `export_dir` the runs' configs, metrics and test predictions are copied
+    there (`export_runs`) and the table is written there as well.
     """
     runs = plan_runs(configs, seeds, folds)
-    todo = [run for run in runs if finished_metrics(run.directory(output_dir)) is None]
-    if table_only and todo:
-        missing = ", ".join(f"{run.name} in {run.directory(output_dir)}" for run in todo)
-        raise UnfinishedRuns(f"--table-only: {runs_phrase(len(todo))} not finished: {missing}")
+    pairs = comparison_pairs(configs, compare_pairs)
+    unfinished = [run for run in runs if needs_training(run.directory(output_dir))]
+    if table_only and unfinished:
+        missing = ", ".join(f"{run.name} in {run.directory(output_dir)}" for run in unfinished)
+        raise UnfinishedRuns(f"--table-only: {runs_phrase(len(unfinished))} not finished: {missing}")
     output_dir.mkdir(parents=True, exist_ok=True)
-    print(f"[spert-experiments] {runs_phrase(len(runs))}, {len(runs) - len(todo)} already finished", file=sys.stderr, flush=True)
-    for index, run in enumerate(todo):
-        label = f"run {index + 1}/{len(todo)}: {run.name}"
-        print(f"[spert-experiments] {label}: training", file=sys.stderr, flush=True)
-        train(run, run.directory(output_dir), epochs, label, len(todo) - index - 1)
+    if not table_only:
+        train_missing(runs, output_dir, epochs, train)
 
     results: Dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "folds": list(folds or []), "configs": {}}
     for config in configs:
-        average = convention(config)
         config_runs = [
             {"name": run.name, "seed": run.seed, "fold": run.fold, "directory": str(run.directory(output_dir)),
              "metrics": finished_metrics(run.directory(output_dir))}
             for run in runs if run.config == config
         ]
-        results["configs"][Path(config).stem] = {
-            "config": config,
-            "average": average,
-            "runs": config_runs,
-            "summary": aggregate(config_runs, average),
+        average = convention(config)
+        results["configs"][config_key(config)] = {
+            "config": config, "average": average, "runs": config_runs, "summary": aggregate(config_runs, average),
         }
+    results["comparisons"] = [compare(a, results["configs"][a], b, results["configs"][b], samples) for a, b in pairs]
     (output_dir / f"{results_name}.json").write_text(json.dumps(results, indent=2))
     (output_dir / f"{results_name}.md").write_text(markdown_table(results))
     if export_dir is not None and export_dir != output_dir:
         export_runs(runs, output_dir, export_dir)
-        return run_experiments(configs, seeds, folds, export_dir, epochs, train, results_name, table_only=True)
+        return run_experiments(configs, seeds, folds, export_dir, epochs, train, results_name, True, None,
+                               compare_pairs, samples)
     return results
 
 
@@ -242,18 +154,20 @@ class Experiments(Subcommand):
             "Train and test configs over several seeds and/or ADE folds; finished runs are skipped and "
             "interrupted ones resumed. Writes OUTPUT_DIR/results.json and results.md (per run, and "
             "mean ± std of NER, RE and strict RE precision/recall/F1; micro averages, or macro for "
-            "configs that select models by a macro metric such as ADE)."
+            "configs that select models by a macro metric such as ADE), and for two configs a paired "
+            "comparison: the mean difference over the runs of the same seed/fold with a 95 % CI, and an "
+            "approximate randomization test over the test sentences (each run keeps its test predictions)."
         )
         subparser = parser.add_parser(self.name, description=description, help="Multi-seed / cross-validation experiments.")
         subparser.add_argument("configs", nargs="+", help="experiment configs (jsonnet)")
-        subparser.add_argument("--seeds", nargs="+", type=int, default=[13], help="random seeds (default: 13)")
-        subparser.add_argument("--folds", nargs="+", type=int, default=None, help="cross-validation folds (sets SPERT_FOLD)")
-        subparser.add_argument("--epochs", type=int, default=None, help="epochs (sets SPERT_EPOCHS)")
+        subparser.add_argument("--seeds", nargs="+", type=int, default=[13], help="random seeds")
+        subparser.add_argument("--folds", nargs="+", type=int, default=None, help="cross-validation folds (SPERT_FOLD)")
+        subparser.add_argument("--epochs", type=int, default=None, help="epochs (SPERT_EPOCHS)")
         subparser.add_argument("-o", "--output-dir", required=True, help="folder for the runs and the results table")
         subparser.add_argument(
             "--results", default="results",
             help="name of the table files in OUTPUT_DIR (NAME.json, NAME.md), so that tables of different "
-            "configs or seeds can share the runs' folder (default: results)",
+            "configs or seeds can share the runs' folder",
         )
         subparser.add_argument(
             "--table-only", action="store_true",
@@ -261,9 +175,18 @@ class Experiments(Subcommand):
         )
         subparser.add_argument(
             "--export", default=None, metavar="DIR",
-            help="also copy each run's config.json and metrics files (no weights) into DIR, same layout, and "
-            "write the table there: a small folder to keep with the project, from which --table-only -o DIR "
-            "and spert-plot work",
+            help="also copy each run's config.json, metrics files and test predictions (no weights) into DIR, "
+            "same layout, and write the table there: a small folder to keep with the project, from which "
+            "--table-only -o DIR and spert-plot work",
+        )
+        subparser.add_argument(
+            "--compare", nargs=2, action="append", metavar=("CONFIG_A", "CONFIG_B"), default=None,
+            help="compare A with B over their runs of the same seeds/folds (repeatable; configs by path or name); "
+            "a table of exactly two configs compares them without it",
+        )
+        subparser.add_argument(
+            "--samples", type=int, default=SAMPLES,
+            help="shuffles of the approximate randomization test",
         )
         subparser.set_defaults(func=experiments_from_args)
         return subparser
@@ -275,7 +198,8 @@ def experiments_from_args(args: argparse.Namespace) -> None:
             args.configs, args.seeds, args.folds, Path(args.output_dir), args.epochs,
             results_name=args.results, table_only=args.table_only,
             export_dir=Path(args.export) if args.export else None,
+            compare_pairs=args.compare, samples=args.samples,
         )
-    except UnfinishedRuns as error:
+    except ResultsError as error:
         raise SystemExit(f"spert-experiments: {error}")
     print(markdown_table(results))

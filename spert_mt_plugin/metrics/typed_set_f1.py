@@ -16,6 +16,21 @@ def precision_recall_f1(tp: int, fp: int, fn: int) -> Tuple[float, float, float]
     return precision, recall, _f1(precision, recall)
 
 
+Item = Tuple[Hashable, str]
+
+
+def sentence_counts(predicted: Iterable[Item], gold: Iterable[Item]) -> Tuple[Counter, Counter, Counter]:
+    """
+    One sentence's true positives, false positives and false negatives per type: the items are
+    `(key, type)` pairs compared as sets (a predicted item is correct when it equals a gold item).
+    """
+    predicted_set, gold_set = set(predicted), set(gold)
+    true_positives = Counter(label for _, label in predicted_set & gold_set)
+    false_positives = Counter(label for _, label in predicted_set - gold_set)
+    false_negatives = Counter(label for _, label in gold_set - predicted_set)
+    return true_positives, false_positives, false_negatives
+
+
 @Metric.register("typed_set_f1")
 class TypedSetF1(Metric):
     """
@@ -48,13 +63,8 @@ class TypedSetF1(Metric):
     ) -> None:
         counts: List[Counter] = [Counter(), Counter(), Counter()]
         for sentence_predicted, sentence_gold in zip(predicted, gold):
-            predicted_set, gold_set = set(sentence_predicted), set(sentence_gold)
-            for _, label in predicted_set & gold_set:
-                counts[0][label] += 1
-            for _, label in predicted_set - gold_set:
-                counts[1][label] += 1
-            for _, label in gold_set - predicted_set:
-                counts[2][label] += 1
+            for total, sentence in zip(counts, sentence_counts(sentence_predicted, sentence_gold)):
+                total.update(sentence)
         if is_distributed():
             gathered: List[Optional[List[Counter]]] = [None] * dist.get_world_size()
             dist.all_gather_object(gathered, counts)
@@ -98,13 +108,15 @@ class NerF1(TypedSetF1):
     Call with, per sentence, lists of `(start, end, type)`.
     """
 
+    @staticmethod
+    def items(entities: Sequence[EntityTuple]) -> List[Item]:
+        """One sentence's entities as the `(key, type)` items that are compared."""
+        return [((start, end), label) for start, end, label in entities]
+
     def __call__(  # type: ignore[override]
         self, predicted: Sequence[Sequence[EntityTuple]], gold: Sequence[Sequence[EntityTuple]]
     ) -> None:
-        self.count(
-            [[((s, e), t) for s, e, t in sentence] for sentence in predicted],
-            [[((s, e), t) for s, e, t in sentence] for sentence in gold],
-        )
+        self.count([self.items(sentence) for sentence in predicted], [self.items(sentence) for sentence in gold])
 
 
 @Metric.register("relation_f1")
@@ -129,7 +141,7 @@ class RelationF1(TypedSetF1):
         self._strict = strict
         self._symmetric = set(symmetric_relations)
 
-    def _key(self, relation: RelationTuple) -> Tuple[Hashable, str]:
+    def _key(self, relation: RelationTuple) -> Item:
         head, tail, label = relation
         if not self._strict:
             head, tail = head[:2], tail[:2]
@@ -137,10 +149,11 @@ class RelationF1(TypedSetF1):
             head, tail = tail, head
         return (head, tail), label
 
+    def items(self, relations: Sequence[RelationTuple]) -> List[Item]:
+        """One sentence's relations as the `(key, type)` items that are compared."""
+        return [self._key(relation) for relation in relations]
+
     def __call__(  # type: ignore[override]
         self, predicted: Sequence[Sequence[RelationTuple]], gold: Sequence[Sequence[RelationTuple]]
     ) -> None:
-        self.count(
-            [[self._key(r) for r in sentence] for sentence in predicted],
-            [[self._key(r) for r in sentence] for sentence in gold],
-        )
+        self.count([self.items(sentence) for sentence in predicted], [self.items(sentence) for sentence in gold])

@@ -1,2 +1,3 @@
 from spert_mt_plugin.training.linear_warmup import LinearWarmupFraction
 from spert_mt_plugin.training.optimizer import SpertAdamW
+from spert_mt_plugin.training.progress import ProgressCallback

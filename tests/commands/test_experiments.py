@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from spert_mt_plugin.commands.experiments import (
-    UnfinishedRuns,
-    aggregate,
-    markdown_table,
-    plan_runs,
-    run_experiments,
-)
+import os
+
+from spert_mt_plugin.commands.experiments import run_experiments, run_settings
+from spert_mt_plugin.results.comparison import f1_of_counts, count_matrices
+from spert_mt_plugin.results.predictions import read_predictions
+from spert_mt_plugin.results.runs import Run, UnfinishedRuns, plan_runs
+from spert_mt_plugin.results.tables import aggregate, convention, markdown_table
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 CONFIG = str(FIXTURES / "experiment.jsonnet")
@@ -48,7 +48,7 @@ def test_finished_runs_are_not_trained_again(tmp_path):
     (finished / "metrics.json").write_text(json.dumps(fake_metrics(0.9, 0.8)))
     trained = []
 
-    def fake_train(run, directory, epochs, label, runs_left_after):
+    def fake_train(run, directory, epochs):
         trained.append(run.seed)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "metrics.json").write_text(json.dumps(fake_metrics(0.5, 0.4)))
@@ -88,10 +88,23 @@ def test_a_table_only_call_trains_nothing_and_names_unfinished_runs(tmp_path):
 
 @pytest.mark.slow
 def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
+    environment = dict(os.environ)
     results = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
+    # Seeds and epochs reach the config as its external variables, never through the environment.
+    assert dict(os.environ) == environment
     runs = results["configs"]["experiment"]["runs"]
     assert [r["seed"] for r in runs] == [1, 2]
+    assert [json.loads((tmp_path / "experiment" / f"seed_{s}" / "config.json").read_text())["random_seed"]
+            for s in (1, 2)] == [1, 2]
     assert all(0.0 <= r["metrics"]["test_rel_f1"] <= 1.0 for r in runs)
+    # Each run keeps its test predictions with the gold annotation: scored again they give its test figures.
+    for run in runs:
+        lines = read_predictions(tmp_path / "experiment" / f"seed_{run['seed']}" / "test_predictions.jsonl")
+        assert len(lines) == 6 and all("gold" in line for line in lines)
+        for task in ("ner", "rel", "rel_strict"):
+            counts, _ = count_matrices(lines, lines, task)
+            assert f1_of_counts(counts.sum(0), "micro") == pytest.approx(run["metrics"][f"test_{task}_f1"])
+            assert f1_of_counts(counts.sum(0), "macro") == pytest.approx(run["metrics"][f"test_{task}_macro_f1"])
     # An interrupted run (checkpoint but no final metrics) is recovered, the finished one is kept.
     first = (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime
     (tmp_path / "experiment" / "seed_2" / "metrics.json").unlink()
@@ -105,8 +118,6 @@ def test_shipped_configs_select_epochs_by_re_plus_ner_in_the_dataset_convention(
     # RE F1 alone ties at 0 while no relation score reaches θ, and AllenNLP keeps the earliest of
     # tied epochs; the sum with NER F1 breaks the tie. ADE reports macro averages.
     from allennlp.common import Params
-
-    from spert_mt_plugin.commands.experiments import convention
 
     configs = PROJECT_ROOT / "training_configs"
     scierc = Params.from_file(str(configs / "scierc.jsonnet"))
@@ -126,6 +137,7 @@ def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
         for epoch in range(3):
             (run / f"metrics_epoch_{epoch}.json").write_text(json.dumps({"epoch": epoch}))
         (run / "config.json").write_text(json.dumps({"random_seed": seed}))
+        (run / "test_predictions.jsonl").write_text("{}\n")
         (run / "model.tar.gz").write_bytes(b"weights")
         (run / "best.th").write_bytes(b"weights")
     # a stale epoch file from an earlier export of seed 1 is removed
@@ -135,7 +147,7 @@ def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
     results = run_experiments([CONFIG], [1, 2], None, runs_dir, train=None, table_only=True, export_dir=kept)
     exported = sorted(p.name for p in (kept / "experiment" / "seed_1").iterdir())
     assert exported == ["config.json", "metrics.json", "metrics_epoch_0.json", "metrics_epoch_1.json",
-                        "metrics_epoch_2.json"]
+                        "metrics_epoch_2.json", "test_predictions.jsonl"]
     assert json.loads((kept / "experiment" / "seed_2" / "config.json").read_text()) == {"random_seed": 2}
     # the table is written into the export as well, and can be rebuilt from it alone
     assert "70.00 ± 28.28" in (kept / "results.md").read_text()
@@ -150,3 +162,10 @@ def test_export_of_an_unfinished_run_is_an_error_naming_it(tmp_path):
     with pytest.raises(UnfinishedRuns, match=r"experiment \(seed 2\)"):
         run_experiments([CONFIG], [1, 2], None, tmp_path, train=None, table_only=True, export_dir=tmp_path / "kept")
     assert not (tmp_path / "kept").exists()
+
+
+def test_a_second_call_does_not_inherit_the_first_ones_epochs():
+    # The bug this replaced: SPERT_EPOCHS written into os.environ by one call leaked into the next.
+    assert run_settings(Run(CONFIG, 3, None), epochs=4) == {"SPERT_SEED": "3", "SPERT_EPOCHS": "4"}
+    assert run_settings(Run(CONFIG, 3, 7), epochs=None) == {"SPERT_SEED": "3", "SPERT_FOLD": "7"}
+    assert "SPERT_EPOCHS" not in run_settings(Run(CONFIG, 3, None), epochs=None)

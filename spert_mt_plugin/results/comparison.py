@@ -1,0 +1,206 @@
+"""
+Is config A better than config B? Two answers, over the runs the two configs share (same seeds and
+folds):
+
+- the mean paired difference of each F1 over the pairs of runs, with a 95 % confidence interval
+  (Student's t over the pairs: the spread of training runs);
+- a paired approximate randomization test over the test sentences (the spread of the test set):
+  the sentences of all pairs are pooled, and in each of `samples` shuffles every sentence's
+  predictions of A and B are swapped with probability 1/2; the p-value is the share of shuffles
+  whose |F1(A) − F1(B)| is at least the observed one, counted as (hits + 1) / (samples + 1)
+  (Noreen, 1989; Riezler & Maxwell, 2005). Identical systems get p = 1.
+
+F1 is computed as the package's metrics compute it (entities: span and type; relations: both
+argument spans and the type, strict: also the argument types; symmetric relation types in either
+direction), micro or macro over the types as the config's dataset reports it.
+"""
+import math
+import statistics
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy
+
+from spert_mt_plugin.metrics.typed_set_f1 import Item, NerF1, RelationF1, sentence_counts
+from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, read_predictions
+from spert_mt_plugin.results.runs import ResultsError
+from spert_mt_plugin.results.tables import TASKS, figure
+
+SAMPLES = 10_000
+RANDOM_SEED = 13
+
+
+def method(samples: int) -> str:
+    return (
+        f"paired approximate randomization over the test sentences of all pairs of runs, two-sided, "
+        f"{samples:,} shuffles (seed {RANDOM_SEED}); 95 % CI of the mean paired difference: Student's t over the pairs"
+    )
+
+
+def sentence_items(line: Dict[str, Any]) -> Dict[str, Tuple[List[Item], List[Item]]]:
+    """Per task (`ner`, `rel`, `rel_strict`): the predicted and the gold items of one sentence."""
+    symmetric = sorted({r["type"] for r in line["relations"] + line["gold"]["relations"] if r.get("symmetric")})
+
+    def entities(annotation: Dict[str, Any]) -> List[Tuple[int, int, str]]:
+        return [(e["start"], e["end"], e["type"]) for e in annotation["entities"]]
+
+    def relations(annotation: Dict[str, Any]) -> list:
+        spans = entities(annotation)
+        return [(spans[r["head"]], spans[r["tail"]], r["type"]) for r in annotation["relations"]]
+
+    items = {"ner": (NerF1.items(entities(line)), NerF1.items(entities(line["gold"])))}
+    for task, strict in (("rel", False), ("rel_strict", True)):
+        metric = RelationF1(strict, symmetric)
+        items[task] = (metric.items(relations(line)), metric.items(relations(line["gold"])))
+    return items
+
+
+def count_matrices(
+    system_a: Sequence[Dict[str, Any]], system_b: Sequence[Dict[str, Any]], task: str
+) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """
+    Per sentence and type, (true positives, false positives, false negatives) of both systems:
+    two arrays of shape `(sentences, types, 3)` over the same type index.
+    """
+    per_sentence = []
+    for line_a, line_b in zip(system_a, system_b):
+        per_sentence.append([sentence_counts(*sentence_items(line)[task]) for line in (line_a, line_b)])
+    types = sorted({label for pair in per_sentence for counts in pair for kind in counts for label in kind})
+    index = {label: i for i, label in enumerate(types)}
+    matrices = numpy.zeros((2, len(per_sentence), max(len(types), 1), 3), dtype=numpy.int64)
+    for sentence, pair in enumerate(per_sentence):
+        for system, counts in enumerate(pair):
+            for kind, counter in enumerate(counts):
+                for label, value in counter.items():
+                    matrices[system, sentence, index[label], kind] = value
+    return matrices[0], matrices[1]
+
+
+def f1_of_counts(totals: numpy.ndarray, average: str) -> numpy.ndarray:
+    """
+    F1 from summed counts of shape `(..., types, 3)`. Micro pools the types; macro averages the
+    per-type F1 over the types that occur (in the gold data or the predictions), as `TypedSetF1`.
+    """
+    totals = totals.astype(numpy.float64)
+    if average == "micro":
+        totals = totals.sum(axis=-2, keepdims=True)
+    tp, fp, fn = totals[..., 0], totals[..., 1], totals[..., 2]
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        precision = numpy.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = numpy.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = numpy.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    if average == "micro":
+        return f1[..., 0]
+    occurs = (tp + fp + fn) > 0
+    return numpy.where(occurs.any(axis=-1), (f1 * occurs).sum(axis=-1) / numpy.maximum(occurs.sum(axis=-1), 1), 0.0)
+
+
+def approximate_randomization(
+    counts_a: numpy.ndarray, counts_b: numpy.ndarray, average: str, samples: int = SAMPLES, seed: int = RANDOM_SEED
+) -> float:
+    """Two-sided p-value of the difference in F1 between two systems' per-sentence counts (see the module)."""
+    observed = abs(f1_of_counts(counts_a.sum(0), average) - f1_of_counts(counts_b.sum(0), average))
+    sentences = counts_a.shape[0]
+    difference = (counts_b - counts_a).reshape(sentences, -1).astype(numpy.float64)
+    total_a, total_b = counts_a.sum(0).reshape(-1), counts_b.sum(0).reshape(-1)
+    generator = numpy.random.default_rng(seed)
+    hits = 0
+    for start in range(0, samples, 1000):
+        swap = generator.integers(0, 2, size=(min(1000, samples - start), sentences)).astype(numpy.float64)
+        moved = swap @ difference
+        shuffled_a = (total_a + moved).reshape((-1,) + counts_a.shape[1:])
+        shuffled_b = (total_b - moved).reshape((-1,) + counts_a.shape[1:])
+        statistic = numpy.abs(f1_of_counts(shuffled_a, average) - f1_of_counts(shuffled_b, average))
+        # A tolerance so that differences equal up to rounding count as "at least as large".
+        hits += int((statistic >= observed - 1e-12).sum())
+    return (hits + 1) / (samples + 1)
+
+
+def mean_difference(values_a: Sequence[float], values_b: Sequence[float]) -> Dict[str, Any]:
+    """Mean of the paired differences a − b with a 95 % Student's t interval (none for one pair)."""
+    from scipy.stats import t as student_t
+
+    differences = [a - b for a, b in zip(values_a, values_b)]
+    mean = statistics.fmean(differences)
+    interval: Optional[List[float]] = None
+    if len(differences) > 1:
+        half = student_t.ppf(0.975, len(differences) - 1) * statistics.stdev(differences) / math.sqrt(len(differences))
+        interval = [mean - half, mean + half]
+    return {"mean": mean, "ci95": interval, "differences": differences}
+
+
+def compare(
+    name_a: str, entry_a: Dict[str, Any], name_b: str, entry_b: Dict[str, Any], samples: int = SAMPLES
+) -> Dict[str, Any]:
+    """
+    The comparison of two configs' table entries (`run_experiments`' `results["configs"][name]`):
+    their runs are paired by fold and seed. The sentence test needs every paired run's
+    `test_predictions.jsonl`; without them only the paired differences are given.
+    """
+    average = entry_a["average"]
+    if entry_b["average"] != average:
+        raise ResultsError(f"{name_a} reports {average} averages, {name_b} {entry_b['average']}: not comparable")
+    runs_b = {(run["fold"], run["seed"]): run for run in entry_b["runs"]}
+    pairs = [(run, runs_b[(run["fold"], run["seed"])]) for run in entry_a["runs"] if (run["fold"], run["seed"]) in runs_b]
+    if not pairs:
+        raise ResultsError(f"{name_a} and {name_b} have no runs of the same fold and seed")
+    missing = [run["name"] for pair in pairs for run in pair if not (Path(run["directory"]) / PREDICTIONS_FILE).exists()]
+    lines_a: List[Dict[str, Any]] = []
+    lines_b: List[Dict[str, Any]] = []
+    if not missing:
+        for run_a, run_b in pairs:
+            a = read_predictions(Path(run_a["directory"]) / PREDICTIONS_FILE)
+            b = read_predictions(Path(run_b["directory"]) / PREDICTIONS_FILE)
+            if [line["tokens"] for line in a] != [line["tokens"] for line in b]:
+                raise ResultsError(f"{run_a['name']} and {run_b['name']} were tested on different sentences")
+            lines_a += a
+            lines_b += b
+    tasks = {}
+    for label, task in TASKS:
+        result = mean_difference(
+            [figure(a["metrics"], task, "f1", average) for a, _ in pairs],
+            [figure(b["metrics"], task, "f1", average) for _, b in pairs],
+        )
+        result["p_value"] = None
+        if not missing:
+            counts_a, counts_b = count_matrices(lines_a, lines_b, task)
+            result["pooled_f1"] = [float(f1_of_counts(c.sum(0), average)) for c in (counts_a, counts_b)]
+            result["p_value"] = approximate_randomization(counts_a, counts_b, average, samples)
+        tasks[label] = result
+    return {
+        "a": name_a,
+        "b": name_b,
+        "average": average,
+        "pairs": [[a["name"], b["name"]] for a, b in pairs],
+        "sentences": len(lines_a),
+        "method": method(samples),
+        "missing_predictions": missing,
+        "tasks": tasks,
+    }
+
+
+def markdown_comparison(comparison: Dict[str, Any]) -> str:
+    """The comparison as a Markdown section: one row per task, differences in F1 points."""
+
+    def points(value: float) -> str:
+        return f"{100 * value:+.2f}".replace("-", "−")
+
+    pairs = len(comparison["pairs"])
+    lines = [
+        f"### {comparison['a']} − {comparison['b']}: paired over {pairs} pair{'s' if pairs != 1 else ''} of runs "
+        f"({comparison['average']} F1, test set, in points)\n",
+        "| task | mean difference | 95 % CI | per pair | p (test sentences) |",
+        "|---|---|---|---|---|",
+    ]
+    for task, result in comparison["tasks"].items():
+        interval = "—" if result["ci95"] is None else f"[{points(result['ci95'][0])}, {points(result['ci95'][1])}]"
+        per_pair = ", ".join(points(d) for d in result["differences"])
+        p_value = "—" if result["p_value"] is None else f"{result['p_value']:.4f}"
+        lines.append(f"| {task} | {points(result['mean'])} | {interval} | {per_pair} | {p_value} |")
+    lines.append("")
+    if comparison["missing_predictions"]:
+        lines.append(f"No sentence test: no test predictions kept for {', '.join(comparison['missing_predictions'])}.")
+    else:
+        lines.append(f"p: {comparison['method']}; {comparison['sentences']} sentences.")
+    lines.append("")
+    return "\n".join(lines)
