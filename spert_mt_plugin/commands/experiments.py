@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from allennlp.commands.subcommand import Subcommand
 
 from spert_mt_plugin.results.comparison import SAMPLES, compare
-from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, write_test_predictions
+from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, has_gold_predictions, write_test_predictions
 from spert_mt_plugin.results.runs import ResultsError, Run, UnfinishedRuns, export_runs, finished_metrics, plan_runs
 from spert_mt_plugin.results.tables import aggregate, convention, markdown_table, runs_phrase
 
@@ -29,7 +29,7 @@ def run_settings(run: Run, epochs: Optional[int]) -> Dict[str, str]:
 
 
 def train_run(run: Run, directory: Path, epochs: Optional[int]) -> Dict[str, Any]:
-    """Trains (or resumes) one run in `directory`, then writes its test predictions; returns its metrics."""
+    """Trains (or resumes) one run in `directory`; returns its metrics."""
     from allennlp.commands.train import train_model
     from allennlp.common import Params
 
@@ -42,7 +42,6 @@ def train_run(run: Run, directory: Path, epochs: Optional[int]) -> Dict[str, Any
     metrics = finished_metrics(directory)
     if metrics is None:
         raise RuntimeError(f"{directory}: training ended without test metrics (does the config set test_data_path?)")
-    write_test_predictions(directory)
     return metrics
 
 
@@ -51,8 +50,12 @@ def needs_training(directory: Path) -> bool:
 
 
 def complete_run(directory: Path) -> None:
-    """A finished run that was stopped before its test predictions were written gets them now."""
-    if not (directory / PREDICTIONS_FILE).exists() and (directory / "model.tar.gz").exists():
+    """
+    A finished run whose model is still there gets its test predictions if it has none, or none
+    with the gold annotation (a run stopped before they were written, or predicted by
+    `allennlp predict`).
+    """
+    if (directory / "model.tar.gz").exists() and not has_gold_predictions(directory / PREDICTIONS_FILE):
         write_test_predictions(directory)
 
 
@@ -64,12 +67,11 @@ def train_missing(runs: List[Run], output_dir: Path, epochs: Optional[int], trai
     for index, run in enumerate(todo):
         log(f"run {index + 1}/{len(todo)}: {run.name}: training in {run.directory(output_dir)}")
         train(run, run.directory(output_dir), epochs)
+        complete_run(run.directory(output_dir))
         left = len(todo) - index - 1
         if left:
             per_run = (time.time() - started) / (index + 1)
             log(f"{runs_phrase(left)} left, about {per_run * left / 60:.0f} min at this pace")
-    for run in runs:
-        complete_run(run.directory(output_dir))
 
 
 def log(message: str) -> None:
@@ -123,6 +125,8 @@ def run_experiments(
     output_dir.mkdir(parents=True, exist_ok=True)
     if not table_only:
         train_missing(runs, output_dir, epochs, train)
+    for run in runs:
+        complete_run(run.directory(output_dir))
 
     results: Dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "folds": list(folds or []), "configs": {}}
     for config in configs:

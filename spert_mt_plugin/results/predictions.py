@@ -56,6 +56,18 @@ def with_gold(predicted: Dict[str, Any], metadata: Dict[str, Any], symmetric: se
     return line
 
 
+def has_gold_predictions(path: Path) -> bool:
+    """Whether `path` exists and holds predictions with the gold annotation (judged by its first line)."""
+    if not path.exists():
+        return False
+    with open(path, encoding="utf-8") as lines:
+        first = lines.readline()
+    try:
+        return "gold" in json.loads(first)
+    except json.JSONDecodeError:
+        return False
+
+
 def read_predictions(path: Path) -> List[Dict[str, Any]]:
     """The lines of a predictions file; an error naming the file and line if one is not scorable."""
     return list(_lines(path))

@@ -106,6 +106,13 @@ def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
             assert f1_of_counts(counts.sum(0), "micro") == pytest.approx(run["metrics"][f"test_{task}_f1"])
             assert f1_of_counts(counts.sum(0), "macro") == pytest.approx(run["metrics"][f"test_{task}_macro_f1"])
     # An interrupted run (checkpoint but no final metrics) is recovered, the finished one is kept.
+    # Predictions without the gold annotation (as `allennlp predict` writes them) are written again.
+    predictions = tmp_path / "experiment" / "seed_1" / "test_predictions.jsonl"
+    kept = predictions.read_text()
+    predictions.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "gold"}) + "\n"
+                                   for x in kept.splitlines()))
+    run_experiments([CONFIG], [1, 2], None, tmp_path, table_only=True)
+    assert predictions.read_text() == kept
     first = (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime
     (tmp_path / "experiment" / "seed_2" / "metrics.json").unlink()
     again = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
@@ -137,7 +144,7 @@ def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
         for epoch in range(3):
             (run / f"metrics_epoch_{epoch}.json").write_text(json.dumps({"epoch": epoch}))
         (run / "config.json").write_text(json.dumps({"random_seed": seed}))
-        (run / "test_predictions.jsonl").write_text("{}\n")
+        (run / "test_predictions.jsonl").write_text('{"gold": {}}\n')
         (run / "model.tar.gz").write_bytes(b"weights")
         (run / "best.th").write_bytes(b"weights")
     # a stale epoch file from an earlier export of seed 1 is removed
