@@ -53,6 +53,35 @@ def kept_epoch(run_dir: Path) -> Optional[int]:
     return None if best is None else int(best) + 1
 
 
+def first_epoch_reaching(curve: Sequence[Tuple[int, float]], target: float) -> Optional[int]:
+    """The first epoch whose value is at least `target` (rounded to 2 decimals, as printed), or `None`."""
+    for epoch, value in curve:
+        if round(value, 2) >= round(target, 2):
+            return epoch
+    return None
+
+
+def reaching_lines(curves: Dict[str, Dict[str, List[Tuple[int, float]]]], reference: str) -> List[str]:
+    """
+    How fast each run learns against `reference`: per other run, the first epoch at which its
+    validation NER F1 and RE F1 reach the reference run's last-epoch values.
+    """
+    if reference not in curves:
+        raise ValueError(f"--reference {reference!r} is not one of the runs' labels: {', '.join(curves)}")
+    lines = []
+    for label, curve in curves.items():
+        if label == reference:
+            continue
+        parts = []
+        for task, name in PANELS[:2]:
+            last_epoch, target = curves[reference][task][-1]
+            epoch = first_epoch_reaching(curve[task], target)
+            reached = f"at epoch {epoch}" if epoch is not None else f"not within its {len(curve[task])} epochs"
+            parts.append(f"{name} {target:.2f} (its epoch {last_epoch}) {reached}")
+        lines.append(f"{label} reaches {reference}'s " + "; ".join(parts))
+    return lines
+
+
 def run_label(run_dir: Path, common: Optional[Path]) -> str:
     """A short name for a run: its path below the runs' common folder."""
     if common is not None:
@@ -145,6 +174,11 @@ class Plot(Subcommand):
             "--from-epoch", type=int, default=1,
             help="draw epochs from this one on (1-based), to tell apart runs that end close together",
         )
+        subparser.add_argument(
+            "--reference", default=None, metavar="LABEL",
+            help="also print the first epoch at which each other run reaches this run's last-epoch "
+            "validation NER and RE F1 (how fast a model learns)",
+        )
         subparser.set_defaults(func=plot_from_args)
         return subparser
 
@@ -159,4 +193,10 @@ def plot_from_args(args: argparse.Namespace) -> None:
         if kept is not None and kept in dict(curve["ner"]):
             line += f"; kept epoch {kept}: NER F1 {dict(curve['ner'])[kept]:.2f}, RE F1 {dict(curve['rel']).get(kept, float('nan')):.2f}"
         print(line)
+    if args.reference is not None:
+        try:
+            for line in reaching_lines(curves, args.reference):
+                print(line)
+        except ValueError as error:
+            raise SystemExit(f"spert-plot: {error}")
     print(f"wrote {args.output}")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from spert_mt_plugin.commands.plot import kept_epoch, learning_curve, plot_learning_curves
+from spert_mt_plugin.commands.plot import kept_epoch, learning_curve, plot_learning_curves, reaching_lines
 
 
 def write_run(folder, values, validation=True, best_epoch=None):
@@ -50,3 +50,17 @@ def test_the_kept_epoch_is_read_and_early_epochs_can_be_left_out(tmp_path):
     assert curves["mt"]["ner"] == [(3, pytest.approx(70.0)), (4, pytest.approx(65.0))]
     with pytest.raises(ValueError, match="run: no epoch at or after --from-epoch 5"):
         plot_learning_curves([str(run)], str(tmp_path / "none.png"), from_epoch=5)
+
+
+def test_the_epoch_each_run_reaches_the_reference_runs_final_figures(tmp_path):
+    baseline = write_run(tmp_path / "spert", [(0.5, 0.2), (0.7, 0.4), (0.8, 0.5)])
+    fast = write_run(tmp_path / "spert_mt", [(0.6, 0.1), (0.8, 0.45), (0.81, 0.5), (0.82, 0.6)])
+    slow = write_run(tmp_path / "slow", [(0.6, 0.1), (0.79, 0.6)])
+    curves = plot_learning_curves([str(baseline), str(fast), str(slow)], str(tmp_path / "c.png"),
+                                  labels=["SpERT", "SpERT.MT", "slow"])
+    assert reaching_lines(curves, "SpERT") == [
+        "SpERT.MT reaches SpERT's NER F1 80.00 (its epoch 3) at epoch 2; RE F1 50.00 (its epoch 3) at epoch 3",
+        "slow reaches SpERT's NER F1 80.00 (its epoch 3) not within its 2 epochs; RE F1 50.00 (its epoch 3) at epoch 2",
+    ]
+    with pytest.raises(ValueError, match="--reference 'x' is not one of the runs' labels"):
+        reaching_lines(curves, "x")
