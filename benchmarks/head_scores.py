@@ -1,6 +1,7 @@
 """
 How far a trained SpERT.MT model's entity class scores are from the decision threshold: the
-diagnosis behind `head_lr` (README, "Why the heads have their own learning rate").
+diagnosis behind `head_lr` (docs/results.md, "Why the heads have their own learning rate";
+docs/head_tuning.md, "Diagnosis").
 
     .venv/bin/python benchmarks/head_scores.py MODEL.tar.gz DATA.json [--threshold 0.85]
 

@@ -7,7 +7,7 @@ and the count of each status per kind of request. Exits with status 1 if any req
 answer within the timeout), any answer is not JSON, `/health` stops answering, a malformed or
 oversized request is not answered 4xx, or a good one is not answered 200.
 
-    # start the service itself (what the README reports)
+    # start the service itself (what docs/serving.md reports)
     python benchmarks/load_test.py --archive model.tar.gz --workers 2
     # or test one that runs already
     python benchmarks/load_test.py --url http://127.0.0.1:8000

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The runs behind "Does SpERT.MT beat SpERT here?" (README): CoNLL04 Table 1 at the paper's ten seeds
+# The runs behind "Does SpERT.MT beat SpERT here?" (docs/results.md): CoNLL04 Table 1 at the paper's ten seeds
 # (13-22) for SpERT.MT and the SpERT baseline, the paper's Figure 3 on CoNLL04 (20, 60 and 200
 # negative spans and pairs, seeds 13 and 14; the 120 points are Table 1's seeds 13 and 14) and the
 # train -> dev learning curves of both models (seed 13). 20 epochs, bundled encoder, one thread a

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The dev-set study behind the heads' settings (README, "Why the heads have their own learning
-# rate"): short SpERT.MT runs on CoNLL04 train -> dev (never test), one setting changed per row.
+# The dev-set study behind the heads' settings (docs/results.md, "Why the heads have their own
+# learning rate"; docs/head_tuning.md): short SpERT.MT runs on CoNLL04 train -> dev (never test),
+# one setting changed per row.
 # Usage: bash scripts/head_tuning.sh [EPOCHS] [ROW ...]   (default 3 epochs, every row)
 # Runs two at a time with one thread each; results: experiments/head_tuning/ROW/metrics.json,
 # summary: experiments/head_tuning/summary.md. Finished rows are skipped.

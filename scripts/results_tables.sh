@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-runs every training behind the README's "Results" tables on a 2-core CPU with the bundled
+# Re-runs every training behind the "Results" tables (docs/results.md) on a 2-core CPU with the bundled
 # encoder, 20 epochs: Table 1 (SpERT.MT and the SpERT baseline: CoNLL04 seeds 13-15, SciERC seeds
 # 13-15, ADE folds 0-1) and Table 2 (the SciERC ablations, seed 13). Two queues run side by side
 # with one thread each; on this project's 2-core CPU a SciERC run takes about 52 minutes that way,
@@ -12,7 +12,7 @@
 # experiments/table_scierc/table1.md and table2.md, experiments/table_ade/results.md (and .json);
 # logs in experiments/logs/; the SciERC dev curves in experiments/table_scierc/learning_curves.png.
 # Each table is also exported (configs and metrics of its runs, no weights) to results/<table>/,
-# the folder the README's figures are kept in.
+# the folder the figures of docs/results.md are kept in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export SPERT_DATA_DIR=${SPERT_DATA_DIR:-../shared/data} OMP_NUM_THREADS=1

@@ -29,8 +29,8 @@ DEFAULTS: Dict[str, str] = {
     "SPERT_CUDA_DEVICE": "-1",
     "SPERT_USE_AMP": "false",
     # Length-bucketed training batches (AllenNLP's bucket sampler): about 15 % faster steps on
-    # CoNLL04 (less padding), other batch compositions. Off by default: the README's results were
-    # all trained with random pairs.
+    # CoNLL04 (less padding), other batch compositions. Off by default: the results in the README
+    # and docs/results.md were all trained with random pairs (docs/speed.md).
     "SPERT_BUCKET": "false",
     # ADE cross-validation fold (0-9).
     "SPERT_FOLD": "0",

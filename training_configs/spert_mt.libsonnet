@@ -34,7 +34,8 @@ local hyperparameters = {
   loss_reduction: 'sum',
   lr: 5e-5,
   // The heads' (width embedding, entity and relation heads) learning rate. SPEC "Head learning
-  // rate": chosen on CoNLL04 train->dev (README, "Why the heads have their own learning rate");
+  // rate": chosen on CoNLL04 train->dev (docs/results.md, "Why the heads have their own learning
+  // rate");
   // head_lr = lr is the paper read literally: -o '{"trainer.optimizer.head_lr": 5e-5}'.
   head_lr: 1e-3,
   // SpERT's optimizer: transformers' AdamW, no bias correction, eps 1e-6.
@@ -108,7 +109,8 @@ local encoder(paper) =
         loss_reduction: h.loss_reduction,
       },
       // SPERT_BUCKET=true: batches of sentences of similar length (AllenNLP's bucket sampler, some
-      // noise in the sort, batches in random order): less padding, ~15 % faster steps (README).
+      // noise in the sort, batches in random order): less padding, ~15 % faster steps
+      // (docs/speed.md).
       data_loader: if std.extVar('SPERT_BUCKET') == 'true' then {
         batch_sampler: { type: 'bucket', batch_size: std.parseInt(std.extVar('SPERT_BATCH_SIZE')), sorting_keys: ['text'] },
       } else { batch_size: std.parseInt(std.extVar('SPERT_BATCH_SIZE')), shuffle: true },

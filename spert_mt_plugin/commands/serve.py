@@ -7,8 +7,8 @@ threads do not give two cores' worth of work; gunicorn's worker *processes* do. 
 `--preload` semantics the model is loaded once in the master and the workers are forked from it,
 sharing its weights copy-on-write, and gunicorn restarts a worker that dies or overruns
 `--timeout`, so one bad request does not take the service down. `--threads 2` lets a worker answer
-`/health` and short requests while a long one computes, at some cost in throughput (the README's
-load test: 72.8 against 84.3 requests/s with two workers on two cores).
+`/health` and short requests while a long one computes, at some cost in throughput (the
+load test of docs/serving.md: 72.8 against 84.3 requests/s with two workers on two cores).
 """
 import argparse
 import logging
