@@ -8,8 +8,9 @@ The model's behaviour, pinned: figures recorded at commit 18371fe, before the co
 
 A change that alters the model's arithmetic on purpose re-records them (`python -m
 tests.test_behaviour_pinned`) and says so in its commit. Floating-point results are only
-reproducible on the same kind of CPU kernels: on a CPU whose torch capability differs from the one
-recorded, the tests skip and say why.
+reproducible with the same CPU kernels and the same number of threads: the figures are computed
+with one torch thread, and on a CPU whose torch capability differs from the one recorded the tests
+skip and say why.
 """
 import json
 import sys
@@ -44,6 +45,21 @@ def cpu_capability() -> str:
     return torch.backends.cpu.get_cpu_capability()
 
 
+def one_thread(function):
+    """Runs `function` with one torch thread: sums split over threads round differently."""
+
+    def wrapped(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return wrapped
+
+
+@one_thread
 def fixture_metrics(variant: str, tmp_dir: str) -> Dict[str, float]:
     """Trains the fixture experiment with `variant`'s switches and returns its final metrics."""
     import os
@@ -63,6 +79,7 @@ def fixture_metrics(variant: str, tmp_dir: str) -> Dict[str, float]:
     return {k: v for k, v in metrics.items() if isinstance(v, float) and not any(w in k for w in UNPINNED)}
 
 
+@one_thread
 def conll04_losses(model_name: str) -> Dict[str, float]:
     """Training loss (negatives sampled, dropout on) and validation loss of a fresh model on one batch."""
     import os
