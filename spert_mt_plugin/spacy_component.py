@@ -125,7 +125,8 @@ class SpertMTComponent:
     def pipe(self, stream: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
         for docs in minibatch(stream, size=batch_size):
             pieces = [(index, words) for index, doc in enumerate(docs) for words in self._sentences(doc)]
-            outputs = self.predictor._predict_sentences([([docs[i][t].text for t in words], None) for i, words in pieces])
+            sentences = [([docs[index][t].text for t in words], None) for index, words in pieces]
+            outputs = self.predictor.predict_sentences(sentences)
             per_doc: List[List[Tuple[List[int], dict]]] = [[] for _ in docs]
             for (index, words), output in zip(pieces, outputs):
                 per_doc[index].append((words, output))
@@ -145,7 +146,9 @@ class SpertMTComponent:
             words = [i for i in range(start, end) if not doc[i].is_space]
             if len(words) > self.max_sentence_words:
                 logger.warning(
-                    "a sentence of %d words is cut into pieces of %d (max_sentence_words)", len(words), self.max_sentence_words
+                    "a sentence of %d words is cut into pieces of %d (max_sentence_words)",
+                    len(words),
+                    self.max_sentence_words,
                 )
             for piece in range(0, len(words), self.max_sentence_words):
                 if words[piece : piece + self.max_sentence_words]:
@@ -164,9 +167,8 @@ class SpertMTComponent:
                 spans.append(span)
                 scores.append(float(entity["score"]))
             for relation in output["relations"]:
-                relations.append(
-                    Relation(entity_spans[relation["head"]], entity_spans[relation["tail"]], relation["type"], float(relation["score"]))
-                )
+                head, tail = entity_spans[relation["head"]], entity_spans[relation["tail"]]
+                relations.append(Relation(head, tail, relation["type"], float(relation["score"])))
         doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans, attrs={"scores": scores})
         doc._.set(RELATIONS_EXTENSION, relations)
         if self.set_ents:

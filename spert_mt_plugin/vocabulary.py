@@ -5,7 +5,7 @@ from typing import Iterable, List, Optional
 
 from allennlp.data import Instance, Vocabulary
 
-from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
+from spert_mt_plugin.formats.types_file import EntityRelationTypes
 from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS, SYMMETRIC_RELATION_LABELS
 
 

@@ -35,7 +35,8 @@ def test_single_and_batched_predictions(client):
     single = client.post("/predict", json={"sentence": "Ada Lovelace works for Acme Corp in Paris."})
     assert single.status_code == 200
     assert {e["text"] for e in single.get_json()["entities"]} >= {"Ada Lovelace", "Acme Corp"}
-    batch = client.post("/predict", json={"instances": [{"tokens": ["Bob", "is", "married", "to", "Carol", "."]}, {"document": "Dan lives in Oslo. Eve too."}]})
+    instances = [{"tokens": ["Bob", "is", "married", "to", "Carol", "."]}, {"document": "Dan lives in Oslo. Eve too."}]
+    batch = client.post("/predict", json={"instances": instances})
     assert batch.status_code == 200
     predictions = batch.get_json()["predictions"]
     assert predictions[0]["tokens"][0] == "Bob" and len(predictions[1]["sentences"]) == 2
@@ -154,7 +155,8 @@ def test_oversized_requests_get_413_naming_the_limit(trained_archive):
     response = client.post("/predict", json={"document": "Bob met Carol. " * 30})
     assert response.status_code == 413 and "over 50 words, the limit per request" in response.get_json()["error"]
     response = client.post("/predict", json={"instances": [{"sentence": "Bob met Carol."}] * 15})
-    assert response.status_code == 413 and "60 words, over the limit of 50 words per request" in response.get_json()["error"]
+    assert response.status_code == 413
+    assert "60 words, over the limit of 50 words per request" in response.get_json()["error"]
     response = client.post("/predict", json={"tokens": ["word"] * 21})
     assert response.status_code == 413 and "limit of 20 words per sentence" in response.get_json()["error"]
     response = client.post("/predict", json={"document": "x" * 20_000})
@@ -180,7 +182,7 @@ class FixedPredictor:
     """Stands in for the model: the page test needs a long relation and a nested entity for sure."""
 
     def __init__(self, vocab, result):
-        self._model = type("Model", (), {"vocab": vocab})()
+        self.model = type("Model", (), {"vocab": vocab})()
         self.result = result
 
     def predict_json(self, inputs):
@@ -192,7 +194,8 @@ class FixedPredictor:
 def test_page_shows_long_arcs_with_labels_nested_entities_and_spaced_words(tmp_path):
     from spert_mt_plugin.vocabulary import TypesFileVocabulary
 
-    tokens = "Barack Obama was born in Honolulu , Hawaii , and later lived and worked for many years in Chicago , Illinois .".split()
+    tokens = ("Barack Obama was born in Honolulu , Hawaii , and later lived and worked for many years in Chicago , "
+              "Illinois .").split()
     entity = lambda start, end, kind, score: {"type": kind, "start": start, "end": end, "score": score}  # noqa: E731
     result = {
         "tokens": tokens,

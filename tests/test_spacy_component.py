@@ -42,13 +42,15 @@ def test_entities_nested_spans_ents_and_relations(nlp):
 def test_pipe_batches_across_docs_with_bounded_batches(nlp):
     component = nlp.get_pipe("spert_mt")
     sizes = []
-    forward = component.predictor._model.forward_on_instances
-    component.predictor._model.forward_on_instances = lambda instances: sizes.append(len(instances)) or forward(instances)
+    model = component.predictor.model
+    forward = model.forward_on_instances
+    model.forward_on_instances = lambda instances: sizes.append(len(instances)) or forward(instances)
     try:
-        texts = ["Bob is married to Carol. Eve left Acme Corp for Oslo.", "Ada Lovelace works for Acme Corp in Paris."] * 3
+        texts = ["Bob is married to Carol. Eve left Acme Corp for Oslo.", "Ada Lovelace works for Acme Corp in Paris."]
+        texts *= 3
         piped = [[(e.text, e.label_) for e in doc.spans["spert_mt"]] for doc in nlp.pipe(texts, batch_size=4)]
     finally:
-        component.predictor._model.forward_on_instances = forward
+        model.forward_on_instances = forward
     single = [[(e.text, e.label_) for e in nlp(text).spans["spert_mt"]] for text in texts]
     assert piped == single
     assert max(sizes) <= 2 and sum(sizes) == 9

@@ -1,7 +1,8 @@
 from spert_mt_plugin.dataset_readers.brat import BratReader
 from spert_mt_plugin.dataset_readers.dygie_jsonl import DygieJsonlReader
-from spert_mt_plugin.dataset_readers.errors import DataError
-from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
-from spert_mt_plugin.labels import NO_ENTITY
+from spert_mt_plugin.dataset_readers.span_relation_reader import SpanRelationReader
 from spert_mt_plugin.dataset_readers.spert_json import SpertJsonReader
-from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
+from spert_mt_plugin.formats.errors import DataError
+from spert_mt_plugin.formats.sentence import Sentence
+from spert_mt_plugin.formats.types_file import EntityRelationTypes
+from spert_mt_plugin.labels import NO_ENTITY

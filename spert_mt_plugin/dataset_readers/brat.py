@@ -1,13 +1,18 @@
 import json
 import logging
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, List, Optional, Tuple
 
 from allennlp.data import DatasetReader
+from spacy.language import Language
 
-from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
-from spert_mt_plugin.formats.brat import Skipped, document_sentences, find_documents, read_brat_document
+from spert_mt_plugin.dataset_readers.span_relation_reader import SpanRelationReader
+from spert_mt_plugin.formats.brat import Skipped
+from spert_mt_plugin.formats.brat_sentences import read_folder
+from spert_mt_plugin.formats.sentence import Sentence
+from spert_mt_plugin.formats.text import blank_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +24,11 @@ class BratReader(SpanRelationReader):
     tokenises the text and splits it into sentences, and each sentence becomes an instance. How
     annotations map to sentences, and what cannot be represented (discontinuous entities,
     relations across sentences, events, attributes, normalisations, notes), is described in
-    `spert_mt_plugin.formats.brat`: each such annotation is counted in the log and listed in the
-    report, never dropped silently. A `.txt` without its `.ann` is unannotated text (prediction
-    input; an error in training and evaluation). Equivalence sets (`*`) expand into one relation per pair when
-    the types file marks their type symmetric (or when there is no types file).
+    `spert_mt_plugin.formats.brat` and `formats.brat_sentences`: each such annotation is counted in
+    the log and listed in the report, never dropped silently. A `.txt` without its `.ann` is
+    unannotated text (prediction input; an error in training and evaluation). Equivalence sets
+    (`*`) expand into one relation per pair when the types file marks their type symmetric (or
+    when there is no types file).
 
     Registered as a `DatasetReader` with name "brat". The data path is the folder.
 
@@ -40,27 +46,17 @@ class BratReader(SpanRelationReader):
         super().__init__(**kwargs)
         self._language = language
         self._report_file = report_file
-        self._nlp = None
         self.last_report: List[Skipped] = []
 
-    def _spacy(self):
-        if self._nlp is None:
-            import spacy
-
-            self._nlp = spacy.blank(self._language)
-            self._nlp.add_pipe("sentencizer")
-        return self._nlp
+    @cached_property
+    def _nlp(self) -> Language:
+        return blank_pipeline(self._language)
 
     def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
-        types = self.types
-        symmetric = types.symmetric_relations if types is not None else None
         skipped: List[Skipped] = []
-        for txt_path in find_documents(file_path):
-            document = read_brat_document(txt_path, types, self.require_annotation)
-            sentences = document_sentences(document, self._spacy(), symmetric)
+        for document, sentences in read_folder(file_path, self._nlp, self.types, self.require_annotation):
             skipped.extend(document.skipped)
-            for number, (sentence, _) in enumerate(sentences):
-                yield f"{document.ann_path}, sentence {number}", sentence
+            yield from sentences
         self.last_report = skipped
         if skipped:
             counts = Counter(item.kind for item in skipped)

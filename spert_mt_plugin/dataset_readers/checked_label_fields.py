@@ -11,10 +11,12 @@ from typing import List, Optional
 from allennlp.data import Vocabulary
 from allennlp.data.fields import AdjacencyField, SequenceLabelField
 
-from spert_mt_plugin.dataset_readers.errors import DataError
+from spert_mt_plugin.formats.errors import DataError
 
 
-def _index_labels(labels: List[str], namespace: str, vocab: Vocabulary, location: Optional[str], what: str) -> List[int]:
+def _index_labels(
+    labels: List[str], namespace: str, vocab: Vocabulary, location: Optional[str], what: str
+) -> List[int]:
     known = vocab.get_token_to_index_vocabulary(namespace)
     unknown = sorted({label for label in labels if label not in known})
     if unknown:

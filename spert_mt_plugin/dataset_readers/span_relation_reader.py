@@ -1,11 +1,10 @@
 """
 The instance format shared by every spert-mt dataset reader.
 
-Each file format (SpERT JSON, DyGIE jsonl) only has to turn its documents into `Sentence`s;
-validation and instance building live here, once.
+Each reader only has to turn its files into `Sentence`s, which the `formats` package does;
+validation (`formats.sentence`) and instance building happen here, once.
 """
 import logging
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
@@ -14,35 +13,13 @@ from allennlp.data.dataset_readers.dataset_utils.span_utils import enumerate_spa
 from allennlp.data.fields import Field, MetadataField, TensorField, TextField
 
 from spert_mt_plugin.dataset_readers.checked_label_fields import CheckedAdjacencyField, CheckedSequenceLabelField
-from spert_mt_plugin.dataset_readers.errors import DataError
 from spert_mt_plugin.dataset_readers.span_list_field import SpanListField
-from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
+from spert_mt_plugin.formats.errors import DataError
+from spert_mt_plugin.formats.sentence import Entity, Relation, Sentence, validate_sentence
+from spert_mt_plugin.formats.types_file import EntityRelationTypes
 from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
 
 logger = logging.getLogger(__name__)
-
-# (start, exclusive end, type)
-Entity = Tuple[int, int, str]
-# (index of head entity, index of tail entity, type)
-Relation = Tuple[int, int, str]
-
-
-@dataclass
-class Sentence:
-    """
-    One sentence with its annotation, as the readers hand it to `text_to_instance`.
-    `entities` and `relations` are both `None` for an unannotated sentence (text to predict on),
-    which is not the same as an annotated sentence without entities (`[]`).
-    """
-
-    tokens: List[str]
-    entities: Optional[List[Entity]] = field(default_factory=list)
-    relations: Optional[List[Relation]] = field(default_factory=list)
-    doc_id: Optional[str] = None
-
-    @property
-    def annotated(self) -> bool:
-        return self.entities is not None
 
 
 def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
@@ -70,8 +47,8 @@ def max_iou_with_gold(spans: numpy.ndarray, gold: numpy.ndarray) -> numpy.ndarra
 class SpanRelationReader(DatasetReader):
     """
     Base class of the spert-mt readers. Subclasses implement `_read_sentences`, yielding
-    `(location, Sentence)` pairs where `location` names the file and document for error messages;
-    this class validates them and builds the instances.
+    `(location, Sentence)` pairs (from the `formats` package) where `location` names the file and
+    document for error messages; this class validates them and builds the instances.
 
     An instance has these fields:
 
@@ -159,69 +136,9 @@ class SpanRelationReader(DatasetReader):
 
     def validate(self, sentence: Sentence, location: str) -> None:
         """Raises `DataError`, naming `location`, for an annotation that cannot be used."""
-        tokens = sentence.tokens
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise DataError(f"{location}: 'tokens' must be a list of strings")
-        if any(not token or token.isspace() for token in tokens):
-            position = next(i for i, t in enumerate(tokens) if not t or t.isspace())
-            raise DataError(f"{location}: token {position} is empty or whitespace")
-        if not sentence.annotated:
-            if self.require_annotation:
-                raise DataError(
-                    f"{location}: the document has no annotation (its entity and relation keys are "
-                    "absent); training and evaluation need annotated documents. (An annotated "
-                    "sentence without entities has empty lists.)"
-                )
-            return
-        if sentence.relations is None:
-            raise DataError(f"{location}: the document has entities but no relations key")
-        types = self.types
-        span_types: Dict[Tuple[int, int], str] = {}
-        for index, (start, end, label) in enumerate(sentence.entities):
-            if not (isinstance(start, int) and isinstance(end, int)):
-                raise DataError(f"{location}: entity {index} has non-integer start/end")
-            if not 0 <= start < end <= len(tokens):
-                raise DataError(
-                    f"{location}: entity {index} spans [{start}, {end}) but the sentence has "
-                    f"{len(tokens)} tokens (need 0 <= start < end <= {len(tokens)})"
-                )
-            if types is not None and label not in types.entity_types:
-                raise DataError(
-                    f"{location}: entity {index} has type {label!r}, which is not in the types file "
-                    f"(known: {', '.join(types.entity_types)})"
-                )
-            if label == NO_ENTITY:
-                raise DataError(f"{location}: entity {index} uses the reserved type {NO_ENTITY!r}")
-            previous = span_types.setdefault((start, end), label)
-            if previous != label:
-                raise DataError(
-                    f"{location}: span [{start}, {end}) is annotated both as {previous!r} and as "
-                    f"{label!r}; a span takes one entity type"
-                )
-        pair_types: Dict[Tuple[int, int], str] = {}
-        for index, (head, tail, label) in enumerate(sentence.relations):
-            for role, target in (("head", head), ("tail", tail)):
-                if not isinstance(target, int) or not 0 <= target < len(sentence.entities):
-                    raise DataError(
-                        f"{location}: relation {index} has {role} {target!r}, but there are "
-                        f"{len(sentence.entities)} entities"
-                    )
-            if head == tail:
-                raise DataError(
-                    f"{location}: relation {index} has entity {head} as both head and tail; a "
-                    "relation links two different entities"
-                )
-            if types is not None and label not in types.relation_types:
-                raise DataError(
-                    f"{location}: relation {index} has type {label!r}, which is not in the types "
-                    f"file (known: {', '.join(types.relation_types)})"
-                )
-            previous = pair_types.setdefault((head, tail), label)
-            if previous != label:
-                raise DataError(
-                    f"{location}: entities {head} and {tail} are related both as {previous!r} and "
-                    f"as {label!r}; a pair takes one relation type"
-                )
+        # The types are only loaded for an annotated sentence: prediction input needs no types file.
+        types = self.types if sentence.annotated else None
+        validate_sentence(sentence, location, types, self.require_annotation)
 
     def text_to_instance(
         self,

@@ -1,8 +1,8 @@
 """
 Conversions between brat standoff folders, SpERT JSON and DyGIE jsonl.
 
-SpERT JSON is the hub: every other format is read through this package's dataset readers (so
-conversion validates exactly as training does) and written from SpERT documents
+SpERT JSON is the hub: every other format is read into `Sentence`s and validated as the dataset
+readers do (so conversion accepts exactly what training accepts), and written from SpERT documents
 `{"tokens", "entities": [{"type", "start", "end"}], "relations": [{"type", "head", "tail"}],
 "orig_id"}`, where `orig_id` is `name#sentence` for a sentence of a multi-sentence document.
 """
@@ -12,12 +12,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from spert_mt_plugin.dataset_readers.dygie_jsonl import PTB_BRACKETS, DygieJsonlReader
-from spert_mt_plugin.dataset_readers.errors import DataError
-from spert_mt_plugin.dataset_readers.span_relation_reader import Sentence, SpanRelationReader
-from spert_mt_plugin.dataset_readers.spert_json import SpertJsonReader, _iter_json_documents
-from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
-from spert_mt_plugin.formats.brat import Skipped, document_sentences, find_documents, read_brat_document, write_brat_document
+from spert_mt_plugin.formats import dygie, spert_json
+from spert_mt_plugin.formats.brat import Skipped, write_brat_document
+from spert_mt_plugin.formats.brat_sentences import read_folder
+from spert_mt_plugin.formats.errors import DataError
+from spert_mt_plugin.formats.sentence import Sentence, validate_sentence
+from spert_mt_plugin.formats.text import blank_pipeline
+from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
 _SENTENCE_ID = re.compile(r"^(.*)#(\d+)$")
 
@@ -32,10 +33,11 @@ def sentence_to_spert(sentence: Sentence) -> Dict[str, Any]:
     return document
 
 
-def _validated(reader: SpanRelationReader, items: Iterable[Tuple[str, Sentence]]) -> List[Sentence]:
+def _validated(items: Iterable[Tuple[str, Sentence]], types: Optional[EntityRelationTypes]) -> List[Sentence]:
+    """The sentences of `items` that have words, validated against `types`; unannotated ones pass."""
     sentences = []
     for location, sentence in items:
-        reader.validate(sentence, location)
+        validate_sentence(sentence, location, types, require_annotation=False)
         if sentence.tokens:
             sentences.append(sentence)
     return sentences
@@ -49,21 +51,13 @@ def brat_to_spert(
     `annotation.conf`, or else the labels seen, equivalence types symmetric), and the report of
     what could not be represented. A `.txt` without `.ann` gives unannotated documents.
     """
-    import spacy
-
-    nlp = spacy.blank(language)
-    nlp.add_pipe("sentencizer")
-    reader = SpanRelationReader({}, types_file=types_file, require_annotation=False)
-    types = reader.types
-    symmetric = types.symmetric_relations if types is not None else None
+    types = EntityRelationTypes.from_file(types_file) if types_file else None
     documents, skipped = [], []
     entity_types: Counter = Counter()
     relation_types: Counter = Counter()
     equivalence_types = set()
-    for txt_path in find_documents(folder):
-        document = read_brat_document(txt_path, types, require_annotation=False)
-        pairs = document_sentences(document, nlp, symmetric)
-        sentences = _validated(reader, ((f"{document.ann_path}, sentence {n}", s) for n, (s, _) in enumerate(pairs)))
+    for document, located in read_folder(folder, blank_pipeline(language), types, require_annotation=False):
+        sentences = _validated(located, types)
         skipped.extend(document.skipped)
         equivalence_types.update(label for label, _, _ in document.equivalences)
         for sentence in sentences:
@@ -79,7 +73,7 @@ def brat_to_spert(
 
 def read_spert(path: str) -> List[Tuple[str, Dict[str, Any]]]:
     """(location, document) of a SpERT JSON array or JSON Lines file, predictions included."""
-    return list(_iter_json_documents(path))
+    return list(spert_json.iter_json_documents(path))
 
 
 def spert_to_brat(path: str, folder: str) -> int:
@@ -145,12 +139,14 @@ def _write_document_prediction(folder: Path, name: str, document: Dict[str, Any]
                 raise DataError(f"{location}, sentence {number}: document predictions need char_start/char_end")
             entities.append((entity["char_start"], entity["char_end"], entity["type"], entity.get("score")))
         for relation in sentence.get("relations", []):
-            relations.append((base + relation["head"], base + relation["tail"], relation["type"], relation.get("score")))
+            head, tail = base + relation["head"], base + relation["tail"]
+            relations.append((head, tail, relation["type"], relation.get("score")))
     write_brat_document(folder, name, text, entities, relations)
 
 
 def _entity_bounds(entity: Any, length: int, where: str) -> Tuple[int, int]:
-    if not isinstance(entity, dict) or not all(isinstance(entity.get(k), int) for k in ("start", "end")) or "type" not in entity:
+    integer_bounds = isinstance(entity, dict) and all(isinstance(entity.get(k), int) for k in ("start", "end"))
+    if not integer_bounds or "type" not in entity:
         raise DataError(f"{where}: an entity needs integer 'start', 'end' and a 'type'")
     if not 0 <= entity["start"] < entity["end"] <= length:
         raise DataError(f"{where}: spans [{entity['start']}, {entity['end']}) outside the {length} tokens")
@@ -165,8 +161,7 @@ def _safe_name(value: Any, default: str) -> str:
 
 def dygie_to_spert(path: str) -> List[Dict[str, Any]]:
     """SpERT documents, one per sentence, `orig_id` `doc_key#N`; validated as the readers do."""
-    reader = DygieJsonlReader({}, require_annotation=False)
-    return [sentence_to_spert(s) for s in _validated(reader, reader._read_raw_sentences(path))]
+    return [sentence_to_spert(s) for s in _validated(dygie.read_sentences(path), None)]
 
 
 def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]:
@@ -175,12 +170,11 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
     document `name`; others become one-sentence documents. `ptb_brackets` writes brackets as the
     DyGIE/SciERC files do (`-LRB-`).
     """
-    escape = {v: k for k, v in PTB_BRACKETS.items()} if ptb_brackets else {}
-    reader = SpertJsonReader({}, require_annotation=False)
+    escape = {v: k for k, v in dygie.PTB_BRACKETS.items()} if ptb_brackets else {}
     documents: List[Dict[str, Any]] = []
     current_key = None
-    for index, (location, sentence) in enumerate(reader._read_sentences(path)):
-        reader.validate(sentence, location)
+    for index, (location, sentence) in enumerate(spert_json.read_sentences(path)):
+        validate_sentence(sentence, location, require_annotation=False)
         match = _SENTENCE_ID.match(sentence.doc_id or "")
         key = match.group(1) if match else (sentence.doc_id or f"doc{index}")
         if not (match and key == current_key and documents):
@@ -190,13 +184,10 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
         offset = sum(len(words) for words in target["sentences"])
         target["sentences"].append([escape.get(t, t) for t in sentence.tokens])
         entities = sentence.entities or []
-        target["ner"].append([[offset + s, offset + e - 1, t] for s, e, t in entities])
-        target["relations"].append(
-            [
-                [offset + entities[h][0], offset + entities[h][1] - 1, offset + entities[t][0], offset + entities[t][1] - 1, r]
-                for h, t, r in sentence.relations or []
-            ]
-        )
+        # document-level inclusive [start, end] of each entity
+        spans = [[offset + s, offset + e - 1] for s, e, _ in entities]
+        target["ner"].append([span + [t] for span, (_, _, t) in zip(spans, entities)])
+        target["relations"].append([spans[h] + spans[t] + [r] for h, t, r in sentence.relations or []])
     return documents
 
 

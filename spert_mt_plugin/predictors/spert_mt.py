@@ -1,12 +1,15 @@
 import json
+from functools import cached_property
 from typing import Any, Dict, List, Optional, Tuple
 
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
 from allennlp.predictors import Predictor
+from spacy.language import Language
 
 from spert_mt_plugin.dataset_readers.span_relation_reader import SpanRelationReader
+from spert_mt_plugin.formats.text import blank_pipeline, parse
 
 
 class InputError(ValueError):
@@ -74,7 +77,9 @@ class SpertMTPredictor(Predictor):
         super().__init__(model, dataset_reader, frozen)
         if not isinstance(dataset_reader, SpanRelationReader):
             raise InputError("SpertMTPredictor needs a spert-mt dataset reader (spert_json or dygie_jsonl)")
-        for name, value in (("batch_size", batch_size), ("max_batch_words", max_batch_words), ("max_sentence_words", max_sentence_words)):
+        for name, value in (
+            ("batch_size", batch_size), ("max_batch_words", max_batch_words), ("max_sentence_words", max_sentence_words)
+        ):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         # `allennlp predict --use-dataset-reader` reads with this reader: unannotated files are
@@ -85,19 +90,18 @@ class SpertMTPredictor(Predictor):
         self._max_batch_words = max_batch_words
         self._max_sentence_words = max_sentence_words
         self._max_words = max_words
-        self._nlp = None
         self._lines_read = 0
+
+    @property
+    def model(self) -> Model:
+        """The model predicted with; its `vocab` holds the entity and relation types."""
+        return self._model
 
     # ------------------------------------------------------------------ input
 
-    def _spacy(self):
-        if self._nlp is None:
-            import spacy
-
-            nlp = spacy.blank(self._language)
-            nlp.add_pipe("sentencizer")
-            self._nlp = nlp
-        return self._nlp
+    @cached_property
+    def _nlp(self) -> Language:
+        return blank_pipeline(self._language)
 
     def load_line(self, line: str) -> JsonDict:
         # `allennlp predict` hands us every non-blank line: count them to name bad ones.
@@ -113,12 +117,8 @@ class SpertMTPredictor(Predictor):
     def _words_with_offsets(self, text: str, where: str, split_sentences: bool) -> List[Prepared]:
         if not text.strip():
             raise InputError(f"{where}: the text is empty")
-        nlp = self._spacy()
-        # spaCy's max_length (10^6 characters) protects the memory of its parser and NER; the
-        # tokenizer and sentencizer used here are linear in the text, and the word limits below
-        # bound what reaches the model.
-        nlp.max_length = max(nlp.max_length, len(text) + 1)
-        document = nlp(text)
+        # Text of any length is parsed: the word limits below bound what reaches the model.
+        document = parse(self._nlp, text)
         groups = list(document.sents) if split_sentences else [document]
         prepared = []
         for group in groups:
@@ -194,7 +194,8 @@ class SpertMTPredictor(Predictor):
                 f"the input has {total} words, over the limit of {self._max_words} words per request "
                 "(max_words); split it into several requests"
             )
-        outputs = iter(self._predict_sentences([(words, doc_id) for sentences in prepared for words, _, doc_id in sentences]))
+        flat = [(words, doc_id) for sentences in prepared for words, _, doc_id in sentences]
+        outputs = iter(self.predict_sentences(flat))
         results = []
         for item, sentences in zip(inputs, prepared):
             sentence_results = [self._with_offsets(next(outputs), offsets) for _, offsets, _ in sentences]
@@ -207,8 +208,12 @@ class SpertMTPredictor(Predictor):
                 results.append(sentence_results[0])
         return results
 
-    def _predict_sentences(self, sentences: List[Tuple[List[str], Optional[str]]]) -> List[JsonDict]:
-        """Predicts `(words, doc_id)` sentences in bounded batches; results in input order."""
+    def predict_sentences(self, sentences: List[Tuple[List[str], Optional[str]]]) -> List[JsonDict]:
+        """
+        Predicts `(words, doc_id)` sentences in batches bounded by `batch_size` and
+        `max_batch_words`; results (SpERT JSON, as `predict_json` gives) in input order. The
+        words are taken as they are: no size limit is checked.
+        """
         by_length = sorted(range(len(sentences)), key=lambda i: len(sentences[i][0]))
         results: List[Optional[JsonDict]] = [None] * len(sentences)
         for batch in self._batches(by_length, [len(words) for words, _ in sentences]):

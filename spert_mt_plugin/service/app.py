@@ -35,7 +35,7 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = max_request_bytes
     started = time.time()
-    vocab = predictor._model.vocab
+    vocab = predictor.model.vocab
 
     @app.get("/health")
     def health():

@@ -5,8 +5,7 @@ import shutil
 import pytest
 from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 
-from spert_mt_plugin.dataset_readers import BratReader, DataError
-from spert_mt_plugin.dataset_readers.types_file import EntityRelationTypes
+from spert_mt_plugin.dataset_readers import BratReader, DataError, EntityRelationTypes
 from tests.conftest import FIXTURES, TINY_BERT
 
 BRAT = FIXTURES / "brat"
@@ -94,15 +93,40 @@ def copy_fixture(tmp_path, ann_edit=None, txt_edit=None):
 @pytest.mark.parametrize(
     "ann_edit, message",
     [
-        (lambda a: a.replace("T3\tLocation 36 41", "T3\tLocation 36 4100"), r"doc1.ann, line 3: offsets 36-4100 of T3 are outside the text \(92 characters"),
-        (lambda a: a.replace("Ada Lovelace\n", "Ada Lovelaze\n", 1), r"doc1.ann, line 1: the text 'Ada Lovelaze' of T1 does not match its offsets 0 12, which cover 'Ada Lovelace'"),
-        (lambda a: a.replace("T3\tLocation", "T3\tPlace"), r"doc1.ann, line 3: entity type 'Place' is not in the types file"),
-        (lambda a: a.replace("R1\tWorks_For", "R1\tEmploys"), r"doc1.ann, line 9: relation type 'Employs' is not in the types file"),
-        (lambda a: a.replace("Arg2:T3", "Arg2:T33"), r"doc1.ann, line 10: Arg2 T33 of R2 is not an entity of this file"),
-        (lambda a: a.replace("*\tMarried_To T5 T4", "*\tMarried_To T5 T44"), r"doc1.ann, line 13: T44 of the Married_To equivalence"),
-        (lambda a: a.replace("R1\tWorks_For Arg1:T1 Arg2:T2", "R1\tWorks_For T1 T2"), r"doc1.ann, line 9: a relation must read"),
+        (
+            lambda a: a.replace("T3\tLocation 36 41", "T3\tLocation 36 4100"),
+            r"doc1.ann, line 3: offsets 36-4100 of T3 are outside the text \(92 characters",
+        ),
+        (
+            lambda a: a.replace("Ada Lovelace\n", "Ada Lovelaze\n", 1),
+            r"doc1.ann, line 1: the text 'Ada Lovelaze' of T1 does not match its offsets 0 12, "
+            r"which cover 'Ada Lovelace'",
+        ),
+        (
+            lambda a: a.replace("T3\tLocation", "T3\tPlace"),
+            r"doc1.ann, line 3: entity type 'Place' is not in the types file",
+        ),
+        (
+            lambda a: a.replace("R1\tWorks_For", "R1\tEmploys"),
+            r"doc1.ann, line 9: relation type 'Employs' is not in the types file",
+        ),
+        (
+            lambda a: a.replace("Arg2:T3", "Arg2:T33"),
+            r"doc1.ann, line 10: Arg2 T33 of R2 is not an entity of this file",
+        ),
+        (
+            lambda a: a.replace("*\tMarried_To T5 T4", "*\tMarried_To T5 T44"),
+            r"doc1.ann, line 13: T44 of the Married_To equivalence",
+        ),
+        (
+            lambda a: a.replace("R1\tWorks_For Arg1:T1 Arg2:T2", "R1\tWorks_For T1 T2"),
+            r"doc1.ann, line 9: a relation must read",
+        ),
         (lambda a: a + "X1\tsomething\n", r"doc1.ann, line 16: unknown annotation 'X1'"),
-        (lambda a: a.replace("T2\tOrganization 23 32\tAcme Corp", "T2\tOrganization 23 32"), r"doc1.ann, line 2: a text-bound annotation must read"),
+        (
+            lambda a: a.replace("T2\tOrganization 23 32\tAcme Corp", "T2\tOrganization 23 32"),
+            r"doc1.ann, line 2: a text-bound annotation must read",
+        ),
     ],
 )
 def test_bad_files_name_file_and_line(tmp_path, ann_edit, message):

@@ -10,7 +10,7 @@ from typing import Dict, List, Set
 
 from allennlp.common.file_utils import cached_path
 
-from spert_mt_plugin.dataset_readers.errors import DataError
+from spert_mt_plugin.formats.errors import DataError
 
 
 @dataclass

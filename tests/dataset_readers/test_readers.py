@@ -117,7 +117,8 @@ def test_nested_entities_are_kept():
 
 def test_dygie_reader_gives_the_same_sentences_as_spert_json():
     spert = [i["metadata"].metadata for i in make_reader().read(SENTENCES)]
-    dygie = [i["metadata"].metadata for i in make_reader(DygieJsonlReader).read(str(FIXTURES / "data" / "sentences.dygie.jsonl"))]
+    dygie_file = str(FIXTURES / "data" / "sentences.dygie.jsonl")
+    dygie = [i["metadata"].metadata for i in make_reader(DygieJsonlReader).read(dygie_file)]
     assert len(spert) == len(dygie) == 6
     for a, b in zip(spert, dygie):
         assert a["tokens"] == b["tokens"]  # -LRB- / -RRB- restored to ( )
@@ -143,7 +144,9 @@ def test_types_file_gives_fixed_label_ids_and_symmetric_relations():
 
 def test_empty_sentences_are_skipped_and_counted(tmp_path, caplog):
     path = tmp_path / "with_empty.json"
-    path.write_text(json.dumps([{"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": [], "relations": []}]))
+    path.write_text(json.dumps([
+        {"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": [], "relations": []}
+    ]))
     with caplog.at_level(logging.WARNING):
         instances = list(make_reader().read(str(path)))
     assert len(instances) == 1
@@ -171,10 +174,14 @@ BAD_DOCUMENTS = [
     ('[{"tokens": ["a"], "entities": {"start": 0}, "relations": []}]', "'entities' must be a list"),
     ('[{"tokens": ["a"], "entities": [3], "relations": []}]', "entity 0: expected a JSON object, got int"),
     ('[{"tokens": ["a", 3]}]', "'tokens' must be a list of strings"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}], "relations": []}]', "entity 0 spans [0, 2)"),
-    ('[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}], "relations": []}]', "start < end"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}], "relations": []}]', "entity 0: missing key 'end'"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}], "relations": []}]', "type 'Animal', which is not in the types file"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}], "relations": []}]',
+     "entity 0 spans [0, 2)"),
+    ('[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}], "relations": []}]',
+     "start < end"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}], "relations": []}]',
+     "entity 0: missing key 'end'"),
+    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}], "relations": []}]',
+     "type 'Animal', which is not in the types file"),
     ('[{"tokens": ["a"], "entities": []}]', "has 'entities' but no 'relations'"),
     ('[{"tokens": ["a"], "relations": []}]', "has 'relations' but no 'entities'"),
     ('[{"tokens": ["a"]}]', "document 0: the document has no annotation"),
@@ -267,7 +274,8 @@ def test_unannotated_documents_are_prediction_input_not_sentences_without_entiti
 def test_unannotated_dygie_documents(tmp_path):
     path = tmp_path / "raw.jsonl"
     path.write_text(json.dumps({"doc_key": "d1", "sentences": [["a", "b"], ["c"]]}) + "\n")
-    with pytest.raises(DataError, match=r"raw.jsonl, line 1 \(doc_key d1\), sentence 0: the document has no annotation"):
+    unannotated = r"raw.jsonl, line 1 \(doc_key d1\), sentence 0: the document has no annotation"
+    with pytest.raises(DataError, match=unannotated):
         list(make_reader(DygieJsonlReader).read(str(path)))
     instances = list(make_reader(DygieJsonlReader, require_annotation=False).read(str(path)))
     assert len(instances) == 2 and all("span_labels" not in i.fields for i in instances)
@@ -282,14 +290,17 @@ def test_unknown_label_without_types_file_names_file_and_document_when_indexed(t
         {"tokens": ["Bob", "left", "Acme"], "orig_id": "good",
          "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
          "relations": [{"head": 0, "tail": 1, "type": "Works_For"}]},
-        {"tokens": ["Eve", "left"], "orig_id": "typo", "entities": [{"start": 0, "end": 1, "type": "Persn"}], "relations": []},
+        {"tokens": ["Eve", "left"], "orig_id": "typo",
+         "entities": [{"start": 0, "end": 1, "type": "Persn"}], "relations": []},
         {"tokens": ["Bob", "left", "Acme"], "orig_id": "typo2",
          "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
          "relations": [{"head": 0, "tail": 1, "type": "Works_at"}]},
     ]))
     good, typo, typo2 = list(make_reader(types_file=None).read(str(path)))
     vocab, _ = tensors([good])
-    with pytest.raises(DataError, match=r"typo.json, document 1 \(orig_id typo\): entity type\(s\) 'Persn' are not in the vocabulary"):
+    unknown_entity = r"typo.json, document 1 \(orig_id typo\): entity type\(s\) 'Persn' are not in the vocabulary"
+    with pytest.raises(DataError, match=unknown_entity):
         Batch([good, typo]).index_instances(vocab)
-    with pytest.raises(DataError, match=r"document 2 \(orig_id typo2\): relation type\(s\) 'Works_at' are not in the vocabulary"):
+    unknown_relation = r"document 2 \(orig_id typo2\): relation type\(s\) 'Works_at' are not in the vocabulary"
+    with pytest.raises(DataError, match=unknown_relation):
         Batch([typo2]).index_instances(vocab)

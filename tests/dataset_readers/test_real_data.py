@@ -2,6 +2,7 @@
 import pytest
 
 from spert_mt_plugin.dataset_readers import DygieJsonlReader, SpertJsonReader
+from spert_mt_plugin.formats import spert_json
 from tests.conftest import SHARED_DATA, requires_shared_data
 
 pytestmark = requires_shared_data
@@ -28,17 +29,17 @@ def reader(cls, dataset):
 
 @pytest.mark.parametrize("name", list(COUNTS))
 def test_counts_match_sources(name):
-    sentences = [i["metadata"].metadata for i in reader(SpertJsonReader, name.split("/")[0]).read(str(SHARED_DATA / name))]
+    instances = reader(SpertJsonReader, name.split("/")[0]).read(str(SHARED_DATA / name))
+    sentences = [i["metadata"].metadata for i in instances]
     counts = (len(sentences), sum(len(s["entities"]) for s in sentences), sum(len(s["relations"]) for s in sentences))
     assert counts == COUNTS[name]
 
 
 def test_ade_folds_count_and_cover_the_full_set():
-    ade = reader(SpertJsonReader, "ade")
     total_test = 0
     for fold in range(10):
-        test = sum(1 for _ in ade._read_sentences(str(SHARED_DATA / f"ade/ade_split_{fold}_test.json")))
-        train = sum(1 for _ in ade._read_sentences(str(SHARED_DATA / f"ade/ade_split_{fold}_train.json")))
+        test = sum(1 for _ in spert_json.read_sentences(str(SHARED_DATA / f"ade/ade_split_{fold}_test.json")))
+        train = sum(1 for _ in spert_json.read_sentences(str(SHARED_DATA / f"ade/ade_split_{fold}_train.json")))
         assert (train, test) == ((3843, 429) if fold == 9 else (3845, 427))
         total_test += test
     assert total_test == 4272
@@ -55,7 +56,9 @@ def test_nested_entities_are_kept_in_scierc():
     assert nested == 61
 
 
-@pytest.mark.parametrize("split, spert_name", [("train", "scierc_train"), ("dev", "scierc_dev"), ("test", "scierc_test")])
+@pytest.mark.parametrize(
+    "split, spert_name", [("train", "scierc_train"), ("dev", "scierc_dev"), ("test", "scierc_test")]
+)
 def test_scierc_in_dygie_format_gives_the_same_annotations(split, spert_name):
     dygie = reader(DygieJsonlReader, "scierc").read(str(SHARED_DATA / f"scierc_dygie/{split}.json"))
     spert = reader(SpertJsonReader, "scierc").read(str(SHARED_DATA / f"scierc/{spert_name}.json"))

@@ -6,7 +6,8 @@ import pytest
 from allennlp.predictors import Predictor
 
 from spert_mt_plugin.dataset_readers import SpertJsonReader
-from spert_mt_plugin.predictors import InputError
+from spert_mt_plugin.formats.text import blank_pipeline
+from spert_mt_plugin.predictors import InputError, spert_mt
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 SENTENCES = FIXTURES / "data" / "sentences.json"
@@ -24,7 +25,8 @@ def test_default_predictor_is_registered_and_predicts_tokens(predictor):
     assert (0, 2, "Person") in spans and (4, 6, "Organization") in spans
     person = next(e for e in result["entities"] if e["start"] == 0)
     assert person["text"] == "Ada Lovelace" and isinstance(person["score"], float)
-    relations = {(result["entities"][r["head"]]["text"], result["entities"][r["tail"]]["text"], r["type"]) for r in result["relations"]}
+    texts = [e["text"] for e in result["entities"]]
+    relations = {(texts[r["head"]], texts[r["tail"]], r["type"]) for r in result["relations"]}
     assert ("Ada Lovelace", "Acme Corp", "Works_For") in relations
 
 
@@ -51,9 +53,15 @@ def test_batch_prediction_matches_single_prediction(predictor):
     inputs = [{"tokens": ["Bob", "is", "married", "to", "Carol", "."]}, {"sentence": "Dan lives in Paris."}]
     batch = predictor.predict_batch_json(inputs)
     single = [predictor.predict_json(i) for i in inputs]
+    def entities(result):
+        return [(e["start"], e["end"], e["type"]) for e in result["entities"]]
+
+    def relations(result):
+        return [(r["head"], r["tail"], r["type"]) for r in result["relations"]]
+
     for a, b in zip(batch, single):
-        assert [(e["start"], e["end"], e["type"]) for e in a["entities"]] == [(e["start"], e["end"], e["type"]) for e in b["entities"]]
-        assert [(r["head"], r["tail"], r["type"]) for r in a["relations"]] == [(r["head"], r["tail"], r["type"]) for r in b["relations"]]
+        assert entities(a) == entities(b)
+        assert relations(a) == relations(b)
 
 
 @pytest.mark.parametrize(
@@ -102,9 +110,11 @@ def test_allennlp_predict_cli_with_dataset_reader_output_is_reader_input(trained
 
 def test_allennlp_predict_cli_on_raw_text_and_bad_lines(trained_archive, tmp_path):
     inputs = tmp_path / "inputs.jsonl"
-    inputs.write_text(json.dumps({"sentence": "Bob is married to Carol."}) + "\n" + json.dumps({"tokens": ["Dan", "."]}) + "\n")
+    lines = [{"sentence": "Bob is married to Carol."}, {"tokens": ["Dan", "."]}]
+    inputs.write_text("".join(json.dumps(line) + "\n" for line in lines))
     output = tmp_path / "out.jsonl"
-    command = [sys.executable, "-m", "allennlp", "predict", trained_archive, str(inputs), "--output-file", str(output), "--silent"]
+    command = [sys.executable, "-m", "allennlp", "predict", trained_archive, str(inputs)]
+    command += ["--output-file", str(output), "--silent"]
     subprocess.run(command, check=True, cwd=PROJECT_ROOT, capture_output=True)
     results = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["tokens"][0] for r in results] == ["Bob", "Dan"]
@@ -119,14 +129,16 @@ def test_long_documents_are_predicted_in_bounded_batches_with_the_same_results(t
     bounded = Predictor.from_path(trained_archive, batch_size=4, max_batch_words=30)
     unbounded = Predictor.from_path(trained_archive, batch_size=1000, max_batch_words=10**6)
     sizes = []
-    forward = bounded._model.forward_on_instances
+    forward = bounded.model.forward_on_instances
 
     def recording(instances):
         sizes.append((len(instances), max(len(i["metadata"].metadata["tokens"]) for i in instances)))
         return forward(instances)
 
-    bounded._model.forward_on_instances = recording
-    sentences = ["Bob is married to Carol.", "Ada Lovelace works for Acme Corp in Paris and Oslo since May.", "Eve left."]
+    bounded.model.forward_on_instances = recording
+    sentences = [
+        "Bob is married to Carol.", "Ada Lovelace works for Acme Corp in Paris and Oslo since May.", "Eve left."
+    ]
     document = " ".join(sentences[i % 3] for i in range(20))
     a, b = bounded.predict_json({"document": document}), unbounded.predict_json({"document": document})
 
@@ -140,7 +152,8 @@ def test_long_documents_are_predicted_in_bounded_batches_with_the_same_results(t
         return [item["score"] for s in result["sentences"] for item in s["entities"] + s["relations"]]
 
     # order, offsets and predictions do not depend on batching (scores up to float rounding)
-    assert without_scores(a) == without_scores(b) and [s["tokens"] for s in a["sentences"]] == [s["tokens"] for s in b["sentences"]]
+    assert without_scores(a) == without_scores(b)
+    assert [s["tokens"] for s in a["sentences"]] == [s["tokens"] for s in b["sentences"]]
     assert scores(a) == pytest.approx(scores(b), abs=1e-4)
     assert sum(n for n, _ in sizes) == 20
     assert all(n <= 4 and n * longest <= 30 for n, longest in sizes)
@@ -161,9 +174,14 @@ def test_size_limits_name_the_limit(trained_archive):
     assert len(limited.predict_batch_json([{"tokens": ["Bob", "left", "."]}] * 6)) == 6
 
 
-def test_text_longer_than_spacy_max_length_keeps_its_offsets(trained_archive):
+def test_text_longer_than_spacy_max_length_keeps_its_offsets(trained_archive, monkeypatch):
+    def short_pipeline(language):
+        nlp = blank_pipeline(language)
+        nlp.max_length = 40  # stands for spaCy's 10^6 characters
+        return nlp
+
+    monkeypatch.setattr(spert_mt, "blank_pipeline", short_pipeline)
     predictor = Predictor.from_path(trained_archive)
-    predictor._spacy().max_length = 40  # stands for spaCy's 10^6 characters
     text = "Bob is married to Carol. Eve works for Acme Corp in Oslo. Dan left Paris."
     result = predictor.predict_json({"document": text})
     assert [s["tokens"][0] for s in result["sentences"]] == ["Bob", "Eve", "Dan"]

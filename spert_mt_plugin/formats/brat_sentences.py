@@ -1,0 +1,171 @@
+"""
+A brat document as sentences of words, with its annotation mapped onto them.
+
+Tokenisation: spaCy's rule-based tokenizer and sentencizer. An entity boundary inside a word splits
+that word (`"anti-EGFR"` with an entity on `"EGFR"` gives the words `"anti-"` and `"EGFR"`): the
+annotation wins over the tokenizer. An entity across a sentence boundary (a sentencizer error such
+as "Dr. Smith") joins the two sentences. What cannot be represented is listed in the document's
+`skipped` (see `brat`).
+"""
+from bisect import bisect_right
+from typing import Dict, Iterator, List, Optional, Set, Tuple
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from spert_mt_plugin.formats.brat import BratDocument, BratEntity, Skipped, find_documents, read_brat_document
+from spert_mt_plugin.formats.sentence import Sentence
+from spert_mt_plugin.formats.text import parse
+from spert_mt_plugin.formats.types_file import EntityRelationTypes
+
+# character offsets (start, exclusive end) of a word
+Word = Tuple[int, int]
+
+
+def read_folder(
+    folder: str, nlp: Language, types: Optional[EntityRelationTypes] = None, require_annotation: bool = True
+) -> Iterator[Tuple[BratDocument, List[Tuple[str, Sentence]]]]:
+    """
+    Each brat document of `folder` (searched recursively) with its `(location, Sentence)` pairs,
+    not yet validated; `document.skipped` lists what could not be represented. An equivalence
+    set expands only when `types` marks its type symmetric (any type without `types`).
+    """
+    symmetric = types.symmetric_relations if types is not None else None
+    for txt_path in find_documents(folder):
+        document = read_brat_document(txt_path, types, require_annotation)
+        sentences = document_sentences(document, nlp, symmetric)
+        yield document, [
+            (f"{document.ann_path}, sentence {number}", sentence) for number, (sentence, _) in enumerate(sentences)
+        ]
+
+
+def document_sentences(
+    document: BratDocument, nlp: Language, symmetric_types: Optional[Set[str]]
+) -> List[Tuple[Sentence, List[Word]]]:
+    """
+    The sentences of `document` with the character offsets of their words. Appends what cannot be
+    represented to `document.skipped`. `symmetric_types`: relation types an equivalence set may
+    expand into; `None` accepts every type (no types file).
+    """
+    text = document.text
+    entities = list(document.entities.values())
+    parsed = parse(nlp, text)
+    words = _words(parsed, text, entities)
+    start_word = {start: index for index, (start, _) in enumerate(words)}
+    end_word = {end: index for index, (_, end) in enumerate(words)}
+    groups = _sentence_groups(parsed, words, entities, start_word, end_word)
+    sentences = [
+        Sentence([text[words[i][0] : words[i][1]] for i in indices], None, None, f"{document.name}#{number}")
+        for number, indices in enumerate(groups)
+    ]
+    if document.annotated:
+        entity_place = _place_entities(entities, sentences, groups, start_word, end_word)
+        relations = _relations(document, entity_place, symmetric_types, len(sentences))
+        for sentence, sentence_relations in zip(sentences, relations):
+            sentence.relations = sorted(sentence_relations)
+    return [(sentence, [words[i] for i in indices]) for sentence, indices in zip(sentences, groups)]
+
+
+def _words(parsed: Doc, text: str, entities: List[BratEntity]) -> List[Word]:
+    """spaCy's tokens but whitespace, cut where an entity starts or ends inside one."""
+    boundaries = sorted({e.start for e in entities} | {e.end for e in entities})
+    words: List[Word] = []
+    for token in parsed:
+        if token.is_space:
+            continue
+        start, end = token.idx, token.idx + len(token.text)
+        cuts = [b for b in boundaries[bisect_right(boundaries, start) :] if b < end]
+        for piece_start, piece_end in zip([start] + cuts, cuts + [end]):
+            if text[piece_start:piece_end].strip():
+                words.append((piece_start, piece_end))
+    return words
+
+
+def _sentence_groups(
+    parsed: Doc, words: List[Word], entities: List[BratEntity], start_word: Dict[int, int], end_word: Dict[int, int]
+) -> List[List[int]]:
+    """The word indices of each sentence, after joining the sentences an entity crosses."""
+    # sentence index of each word, from spaCy's sentence starts
+    sentence_starts = sorted(sentence.start_char for sentence in parsed.sents)
+    sentence_of = [bisect_right(sentence_starts, start) - 1 for start, _ in words]
+    merged = list(range(len(sentence_starts)))
+    for entity in entities:
+        first, last = sentence_of[start_word[entity.start]], sentence_of[end_word[entity.end]]
+        for index in range(first + 1, last + 1):
+            merged[index] = merged[first]
+    groups: Dict[int, List[int]] = {}
+    for word_index, sentence in enumerate(sentence_of):
+        groups.setdefault(merged[sentence], []).append(word_index)
+    return list(groups.values())
+
+
+def _place_entities(
+    entities: List[BratEntity],
+    sentences: List[Sentence],
+    groups: List[List[int]],
+    start_word: Dict[int, int],
+    end_word: Dict[int, int],
+) -> Dict[str, Tuple[int, int]]:
+    """
+    Gives each sentence the entities that start in it, in text order. Returns where each brat id
+    went: (sentence number, entity index).
+    """
+    group_of = {word: number for number, indices in enumerate(groups) for word in indices}
+    for sentence in sentences:
+        sentence.entities = []
+    seen: List[Dict[Tuple[int, int, str], int]] = [{} for _ in sentences]
+    entity_place: Dict[str, Tuple[int, int]] = {}
+    for entity in sorted(entities, key=lambda e: (e.start, e.end)):
+        start = start_word[entity.start]
+        number = group_of[start]
+        first_word = groups[number][0]
+        key = (start - first_word, end_word[entity.end] - first_word + 1, entity.type)
+        sentence_entities = sentences[number].entities
+        # Two ids for the same span and type are one entity.
+        entity_place[entity.id] = (number, seen[number].setdefault(key, len(sentence_entities)))
+        if seen[number][key] == len(sentence_entities):
+            sentence_entities.append(key)
+    return entity_place
+
+
+def _relations(
+    document: BratDocument,
+    entity_place: Dict[str, Tuple[int, int]],
+    symmetric_types: Optional[Set[str]],
+    count: int,
+) -> List[Set[Tuple[int, int, str]]]:
+    """The relations of each of the `count` sentences, from `R` lines and equivalence sets."""
+    relations: List[Set[Tuple[int, int, str]]] = [set() for _ in range(count)]
+
+    def add(kind: str, line: int, annotation: str, head: str, tail: str, label: str) -> None:
+        if head not in entity_place or tail not in entity_place:
+            reason = "an argument is not a (contiguous) entity"
+        elif entity_place[head][0] != entity_place[tail][0]:
+            reason = "its arguments are in different sentences"
+        elif entity_place[head][1] == entity_place[tail][1]:
+            reason = "it relates an entity to itself"
+        else:
+            relations[entity_place[head][0]].add((entity_place[head][1], entity_place[tail][1], label))
+            return
+        document.skipped.append(Skipped(document.ann_path, line, kind, annotation, reason))
+
+    for relation in document.relations:
+        annotation = f"{relation.id}\t{relation.type} Arg1:{relation.head} Arg2:{relation.tail}"
+        add("relation", relation.line, annotation, relation.head, relation.tail, relation.type)
+    for label, members, line in document.equivalences:
+        annotation = f"*\t{label} {' '.join(members)}"
+        if symmetric_types is not None and label not in symmetric_types:
+            reason = f"{label!r} is not a symmetric relation type in the types file"
+            document.skipped.append(Skipped(document.ann_path, line, "equivalence", annotation, reason))
+            continue
+        in_text_order = sorted(members, key=lambda member: _position(document, member))
+        for index, head in enumerate(in_text_order):
+            for tail in in_text_order[index + 1 :]:
+                add("equivalence", line, annotation, head, tail, label)
+    return relations
+
+
+def _position(document: BratDocument, member: str) -> Tuple[int, int]:
+    # A member that is no (contiguous) entity sorts first; `add` reports its relations.
+    entity = document.entities.get(member)
+    return (entity.start, entity.end) if entity is not None else (-1, -1)

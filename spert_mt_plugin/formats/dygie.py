@@ -1,0 +1,89 @@
+"""
+The DyGIE/SciERC format: one JSON document per line,
+`{"doc_key", "sentences": [[word, ...], ...], "ner": [[[start, end, type], ...], ...],
+"relations": [[[head_start, head_end, tail_start, tail_end, type], ...], ...]}`, where all
+indices are document-level and ends are inclusive.
+"""
+from typing import Dict, Iterator, List, Optional, Tuple
+
+from spert_mt_plugin.formats.errors import DataError
+from spert_mt_plugin.formats.sentence import Sentence
+from spert_mt_plugin.formats.spert_json import is_annotated, iter_json_documents, require
+from spert_mt_plugin.formats.types_file import EntityRelationTypes
+
+# Penn Treebank escapes of the DyGIE/SciERC preprocessing. Curly braces stay escaped (-LCB-),
+# as in the SpERT release of SciERC, so both formats give the same words.
+PTB_BRACKETS = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]"}
+
+
+def read_sentences(file_path: str) -> Iterator[Tuple[str, Sentence]]:
+    """
+    `(location, Sentence)` for each sentence of a DyGIE file, not yet validated; `doc_id` is
+    `doc_key#N`. `-LRB-`-style bracket tokens are turned back into brackets. A document without
+    both `ner` and `relations` gives unannotated sentences; one of the two alone is an error.
+    """
+    for location, document in iter_json_documents(file_path):
+        sentences = require(document, "sentences", list, location)
+        doc_key = document.get("doc_key")
+        if doc_key is not None:
+            location = f"{location} (doc_key {doc_key})"
+        annotated = is_annotated(document, ("ner", "relations"), location)
+        ner = document["ner"] if annotated else [[] for _ in sentences]
+        relations = document["relations"] if annotated else [[] for _ in sentences]
+        for key, value in (("ner", ner), ("relations", relations)):
+            if not isinstance(value, list) or len(value) != len(sentences):
+                raise DataError(f"{location}: {key!r} must be a list with one entry per sentence")
+        offset = 0
+        for index, words in enumerate(sentences):
+            where = f"{location}, sentence {index}"
+            if not isinstance(words, list):
+                raise DataError(f"{where}: a sentence must be a list of tokens")
+            tokens = [PTB_BRACKETS.get(word, word) if isinstance(word, str) else word for word in words]
+            sentence = _sentence(tokens, ner[index], relations[index], offset, where)
+            if not annotated:
+                sentence.entities = sentence.relations = None
+            sentence.doc_id = f"{doc_key}#{index}" if doc_key is not None else None
+            yield where, sentence
+            offset += len(words)
+
+
+def match_type_case(sentence: Sentence, types: Optional[EntityRelationTypes]) -> Sentence:
+    """
+    `sentence` with the types file's spelling of each label that differs from a type name only
+    in case: DyGIE files spell relation labels in capitals (USED-FOR for Used-for).
+    """
+    if types is not None and sentence.annotated:
+        entity_names = {t.lower(): t for t in types.entity_types}
+        relation_names = {t.lower(): t for t in types.relation_types}
+        sentence.entities = [(s, e, entity_names.get(t.lower(), t)) for s, e, t in sentence.entities]
+        sentence.relations = [(h, t, relation_names.get(r.lower(), r)) for h, t, r in sentence.relations]
+    return sentence
+
+
+def _sentence(tokens: List[str], ner: list, relations: list, offset: int, where: str) -> Sentence:
+    entities = []
+    entity_index: Dict[Tuple[int, int], int] = {}
+    for number, item in enumerate(ner):
+        if not (isinstance(item, list) and len(item) == 3):
+            raise DataError(f"{where}: ner entry {number} must be [start, end, type]")
+        start, end, label = item
+        if not (isinstance(start, int) and isinstance(end, int)):
+            raise DataError(f"{where}: ner entry {number} has non-integer indices")
+        entity_index.setdefault((start, end), len(entities))
+        # document-level inclusive -> sentence-level exclusive
+        entities.append((start - offset, end - offset + 1, label))
+    converted = []
+    for number, item in enumerate(relations):
+        if not (isinstance(item, list) and len(item) == 5):
+            raise DataError(
+                f"{where}: relation {number} must be [head_start, head_end, tail_start, tail_end, type]"
+            )
+        head, tail = (item[0], item[1]), (item[2], item[3])
+        for role, span in (("head", head), ("tail", tail)):
+            if span not in entity_index:
+                raise DataError(
+                    f"{where}: relation {number} has {role} span {list(span)}, which is not an "
+                    "entity of this sentence's 'ner' list"
+                )
+        converted.append((entity_index[head], entity_index[tail], item[4]))
+    return Sentence(tokens, entities, converted)
