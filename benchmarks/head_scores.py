@@ -27,13 +27,15 @@ def main() -> None:
     from allennlp.data.data_loaders import SimpleDataLoader
     from allennlp.models.archival import load_archive
 
+    from spert_mt_plugin.modules.heads import MultiTaskHead
+
     archive = load_archive(args.archive)
     model, reader = archive.model, archive.dataset_reader
-    if not model._multitask:
+    if not isinstance(model._entity_head, MultiTaskHead):
         raise SystemExit(f"{args.archive}: not a multi-task model (the scores are probabilities)")
     model.eval()
     captured = []
-    model._entity_head.register_forward_hook(lambda module, inputs, output: captured.append(output[1]))
+    model._entity_head.register_forward_hook(lambda module, inputs, output: captured.append(output.scores))
     instances = list(reader.read(args.data))
     loader = SimpleDataLoader(instances, args.batch_size, vocab=model.vocab)
     gold_scores, gold_top, non_entity_best = [], [], []
@@ -42,8 +44,8 @@ def main() -> None:
             captured.clear()
             model(**batch)
             scores = captured[0]  # the first call scores every candidate span
-            classes = model._entity_vocab_to_class[batch["span_labels"]]
             real = batch["spans"][..., 0] >= 0
+            classes = model._labels.entity_classes(batch["span_labels"], real)
             gold = real & (classes >= 0)
             gold_class_scores = scores.gather(-1, classes.clamp(min=0).unsqueeze(-1)).squeeze(-1)
             gold_scores += gold_class_scores[gold].tolist()

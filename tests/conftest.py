@@ -48,3 +48,49 @@ def trained_archive(tmp_path_factory) -> str:
     finally:
         os.chdir(cwd)
     return str(serialization_dir / "model.tar.gz")
+
+
+# The fixture experiment and the model switches of each variant, for the model's tests.
+CONFIG = str(FIXTURES / "experiment.jsonnet")
+SENTENCES = str(FIXTURES / "data" / "sentences.json")
+ABLATIONS = {
+    "full": {},
+    "no_mtl": {"multitask": False},
+    "no_eil": {"iou_scaled_identification": False},
+    "no_entity_logits": {"entity_logits": False},
+    "spert": {"multitask": False, "iou_scaled_identification": False, "entity_logits": False},
+}
+
+
+def model_and_instances(**model_overrides):
+    """
+    A fresh (untrained) model of the fixture config with `model_overrides`, its instances and
+    reader. Models built with the same seed have the same weights, whatever the overrides that
+    create no parameter (thresholds, negatives, reduction, chunk size).
+    """
+    import torch
+    from allennlp.common import Params
+    from allennlp.common.testing import ModelTestCase
+    from allennlp.data import DatasetReader
+    from allennlp.models import Model
+
+    import spert_mt_plugin  # noqa: F401  (registers the model; defaults of the config's variables)
+
+    test_case = ModelTestCase()
+    test_case.set_up_model(CONFIG, SENTENCES, seed=2)
+    params = Params.from_file(CONFIG)
+    reader = DatasetReader.from_params(params["dataset_reader"])
+    model_params = params["model"]
+    model_params.params.update(model_overrides)
+    torch.manual_seed(2)
+    model = Model.from_params(vocab=test_case.vocab, params=model_params)
+    return model, test_case.instances, reader
+
+
+def batch_of(model, instances):
+    """The tensors of one batch of `instances`, indexed with the model's vocabulary."""
+    from allennlp.data import Batch
+
+    batch = Batch(instances)
+    batch.index_instances(model.vocab)
+    return batch.as_tensor_dict()

@@ -4,7 +4,7 @@ from allennlp.common import Params
 from allennlp.training.optimizers import Optimizer
 
 from spert_mt_plugin.training.optimizer import SpertAdamW
-from tests.test_model import model_and_instances
+from tests.conftest import model_and_instances
 
 
 def test_fixture_model_gets_a_head_lr_group_selected_by_module_name():

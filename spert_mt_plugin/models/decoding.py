@@ -1,5 +1,5 @@
 """
-Decision rules and the conversion of predictions into plain dictionaries.
+The conversion of the heads' decisions (`Head.decide`, `Head.decisions`) into plain dictionaries.
 
 The `score` a prediction carries depends on the head that made it:
 
@@ -10,37 +10,6 @@ The `score` a prediction carries depends on the head that made it:
 - sigmoid relation head (`-MTL`, SpERT): the type's sigmoid *probability*, at least 0.4.
 """
 from typing import Any, Dict, List, Set, Tuple
-
-import torch
-
-
-def ranking_decision(scores: torch.Tensor, threshold: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    """
-    SpERT.MT: each candidate's best class when its score reaches `threshold`, else `-1`.
-    Returns `(class index or -1, best score)`, both shaped like `scores` without its last dim.
-    """
-    best_score, best_class = scores.max(dim=-1)
-    return best_class.masked_fill(best_score < threshold, -1), best_score
-
-
-def softmax_decision(logits: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """
-    SpERT's entities: the most probable of the classes and "no class" (index 0 of `logits`).
-    Returns `(class index or -1, its probability)`.
-    """
-    best_probability, best = logits.softmax(dim=-1).max(dim=-1)
-    return best - 1, best_probability
-
-
-def sigmoid_decisions(logits: torch.Tensor, threshold: float) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """
-    SpERT's relations: every class whose probability reaches `threshold`, so a candidate (row of
-    `logits`, `(num_candidates, num_classes)`) may take several classes or none.
-    Returns `(candidate index, class index, probability)`, one entry per decision.
-    """
-    probabilities = logits.sigmoid()
-    candidate, label = (probabilities >= threshold).nonzero(as_tuple=True)
-    return candidate, label, probabilities[candidate, label]
 
 
 def merge_symmetric_relations(relations: List[Dict[str, Any]], symmetric: Set[str]) -> List[Dict[str, Any]]:
@@ -96,3 +65,4 @@ def relation_dicts(
     for (sentence, head, tail), label, score in zip(pairs, classes, scores):
         relations[sentence].append({"head": head, "tail": tail, "type": types[label], "score": score})
     return [merge_symmetric_relations(sentence, symmetric) for sentence in relations]
+

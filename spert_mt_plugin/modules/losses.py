@@ -1,6 +1,7 @@
 """
 The losses of the heads: SpERT.MT's multi-task head (SPEC.md, "The multi-task head") and SpERT's
-single-step heads (the `-MTL` ablation and the SpERT baseline).
+single-step heads (the `-MTL` ablation and the SpERT baseline). The heads combine them
+(`MultiTaskHead.loss` is eq. 10).
 
 Every function returns one loss value per candidate; `reduce_loss` turns them into the batch loss.
 """
@@ -17,7 +18,8 @@ def pairwise_ranking_loss(
     scale: float = 2.0,
 ) -> torch.Tensor:
     """
-    The ranking loss of dos Santos et al. (2015), per candidate.
+    Eq. 7-9: the pairwise ranking loss of dos Santos et al. (2015), per candidate: L+ (eq. 7) plus
+    L- (eq. 8); `reduce_loss` sums it over the candidates (eq. 9).
 
     # Parameters
 
@@ -50,7 +52,7 @@ def iou_scaled_bce(
     logits: torch.Tensor, targets: torch.Tensor, max_iou: torch.Tensor, delta: float = 0.25
 ) -> torch.Tensor:
     """
-    The IoU-scaled identification loss, per candidate:
+    Eq. 13: the IoU-scaled identification loss, per candidate:
     `-q (1 - delta) log p - delta (1 - q) (1 + max_iou) log (1 - p)` with `p = sigmoid(logits)`,
     `q` the 0/1 target and `max_iou` the candidate's largest IoU with a gold entity (ENIoU).
     """
@@ -61,7 +63,7 @@ def iou_scaled_bce(
 
 
 def binary_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Plain binary cross-entropy per candidate."""
+    """Eq. 4: the binary cross-entropy H(p, q) per candidate, `p = sigmoid(logits)`, `q` the 0/1 target."""
     return F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
 
 
@@ -87,7 +89,10 @@ def sigmoid_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, over_types
 
 
 def reduce_loss(losses: torch.Tensor, mask: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Sum or mean of `losses` over the candidates where `mask` is set (0 when there are none)."""
+    """
+    Sum (the paper's eq. 5 and 9) or mean of `losses` over the candidates where `mask` is set
+    (0 when there are none).
+    """
     total = (losses * mask).sum()
     if reduction == "sum":
         return total
@@ -96,7 +101,8 @@ def reduce_loss(losses: torch.Tensor, mask: torch.Tensor, reduction: str) -> tor
 
 class MultiTaskLoss(FromParams):
     """
-    The weights and margins of one multi-task head's loss: `alpha * identification + beta * ranking`.
+    The weights and margins of one multi-task head's loss (eq. 10 in `MultiTaskHead.loss`):
+    `alpha * identification + beta * ranking`.
 
     # Parameters
 
@@ -127,6 +133,7 @@ class MultiTaskLoss(FromParams):
         self.iou_delta = iou_delta
 
     def ranking(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Eq. 7-8 with these margins and scale (`pairwise_ranking_loss`)."""
         return pairwise_ranking_loss(
             scores, labels, self.margin_positive, self.margin_negative, self.scale
         )

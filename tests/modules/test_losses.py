@@ -24,7 +24,8 @@ def test_ranking_loss_of_a_positive_uses_the_best_wrong_class():
 
 def test_ranking_loss_ignores_a_high_gold_score_when_choosing_the_wrong_class():
     # gold class 2 has the highest score; the wrong class must be class 0 (0.5).
-    # L+ = log(1 + e^(2 (2.5 - 4))) = log(1 + e^-3) = 0.0485874; L- = log(1 + e^(2 (0.5 + 0.5))) = log(1 + e^2) = 2.1269280
+    # L+ = log(1 + e^(2 (2.5 - 4))) = log(1 + e^-3) = 0.0485874;
+    # L- = log(1 + e^(2 (0.5 + 0.5))) = log(1 + e^2) = 2.1269280
     loss = pairwise_ranking_loss(torch.tensor([[0.5, -2.0, 4.0]]), torch.tensor([2]))
     assert loss.item() == pytest.approx(0.0485874 + 2.1269280, abs=1e-6)
 
