@@ -13,16 +13,61 @@ from allennlp.training.optimizers import Optimizer
 from tests.conftest import PROJECT_ROOT
 
 
-def test_importing_the_plugin_registers_every_name():
+def registrations():
+    """(registrable base, name, the class it must resolve to) for every name the package registers."""
+    from allennlp.commands.subcommand import Subcommand
+    from allennlp.training.callbacks import TrainerCallback
+
+    from spert_mt_plugin.commands.convert import Convert
+    from spert_mt_plugin.commands.experiments import Experiments
+    from spert_mt_plugin.commands.plot import Plot
+    from spert_mt_plugin.commands.serve import Serve
+    from spert_mt_plugin.commands.sweep import Sweep
+    from spert_mt_plugin.dataset_readers import BratReader, DygieJsonlReader, SpertJsonReader
+    from spert_mt_plugin.metrics.typed_set_f1 import NerF1, RelationF1, TypedSetF1
+    from spert_mt_plugin.models.spert_mt import SpertMT
+    from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
+    from spert_mt_plugin.training.linear_warmup import LinearWarmupFraction
+    from spert_mt_plugin.training.optimizer import SpertAdamW
+    from spert_mt_plugin.training.progress import ProgressCallback
+    from spert_mt_plugin.vocabulary import TypesFileVocabulary
+
+    return [
+        (DatasetReader, "spert_json", SpertJsonReader),
+        (DatasetReader, "dygie_jsonl", DygieJsonlReader),
+        (DatasetReader, "brat", BratReader),
+        (Vocabulary, "spert_types", TypesFileVocabulary),
+        (Model, "spert_mt", SpertMT),
+        (Predictor, "spert_mt", SpertMTPredictor),
+        (Metric, "typed_set_f1", TypedSetF1),
+        (Metric, "ner_f1", NerF1),
+        (Metric, "relation_f1", RelationF1),
+        (Optimizer, "spert_adamw", SpertAdamW),
+        (LearningRateScheduler, "linear_warmup_fraction", LinearWarmupFraction),
+        (TrainerCallback, "spert_progress", ProgressCallback),
+        (Subcommand, "spert-experiments", Experiments),
+        (Subcommand, "spert-plot", Plot),
+        (Subcommand, "spert-sweep", Sweep),
+        (Subcommand, "spert-convert", Convert),
+        (Subcommand, "spert-serve", Serve),
+    ]
+
+
+def test_importing_the_plugin_registers_every_name_to_its_class():
     import spert_mt_plugin  # noqa: F401
 
-    assert DatasetReader.by_name("spert_json") and DatasetReader.by_name("dygie_jsonl")
-    assert Model.by_name("spert_mt")
-    assert Predictor.by_name("spert_mt")
-    assert Vocabulary.by_name("spert_types")
-    assert LearningRateScheduler.by_name("linear_warmup_fraction")
-    assert Optimizer.by_name("spert_adamw")
-    assert Metric.by_name("ner_f1") and Metric.by_name("relation_f1")
+    for base, name, cls in registrations():
+        # resolve() gives (class, constructor name); a name taken by another class would differ here.
+        assert base.resolve_class_name(name)[0] is cls, f"{base.__name__} {name!r}"
+
+
+def test_every_registration_in_the_package_is_checked():
+    import re
+
+    registered = set()
+    for path in (PROJECT_ROOT / "spert_mt_plugin").rglob("*.py"):
+        registered.update(re.findall(r'@\w+\.register\("([^"]+)"', path.read_text()))
+    assert registered == {name for _, name, _ in registrations()}
 
 
 def test_plugins_file_names_the_package():

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
-    """IoU of two spans given with *inclusive* word indices; 0 when they do not overlap."""
+    """Eq. 11: IoU of two spans given with *inclusive* word indices; 0 when they do not overlap."""
     intersection = min(end1, end2) - max(start1, start2) + 1
     if intersection <= 0:
         return 0.0
@@ -32,7 +32,7 @@ def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
 
 def max_iou_with_gold(spans: numpy.ndarray, gold: numpy.ndarray) -> numpy.ndarray:
     """
-    ENIoU: for each span (rows of `spans`, inclusive `[start, end]`), the largest IoU with any
+    Eq. 12, ENIoU: for each span (rows of `spans`, inclusive `[start, end]`), the largest IoU with any
     span of `gold` (same layout); 0 when `gold` is empty.
     """
     if len(gold) == 0 or len(spans) == 0:
