@@ -101,7 +101,7 @@ def main() -> None:
     model.train()
 
     # (a) encoder forward + backward; (b) + the optimizer step
-    def encoder_step(batch, step_optimizer: bool):
+    def encoder_step(batch, step_optimizer: bool, model=model, optimizer=optimizer):
         tokens = batch["text"]["tokens"]
         optimizer.zero_grad(set_to_none=True)
         embeddings = model._embedder(tokens["token_ids"], tokens["wordpiece_mask"], segment_concat_mask=tokens.get("segment_concat_mask"))
