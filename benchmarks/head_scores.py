@@ -9,6 +9,7 @@ Prints, over the candidate spans of DATA (use a dev set): for gold entities, how
 class is the top-scoring one, how often its score reaches theta, and the gold-class score's mean
 and median; for non-entities, the mean best score and how often it reaches theta.
 """
+
 import argparse
 import statistics
 
@@ -23,10 +24,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     args = parser.parse_args()
 
-    import spert_mt_plugin  # noqa: F401
     from allennlp.data.data_loaders import SimpleDataLoader
     from allennlp.models.archival import load_archive
 
+    import spert_mt_plugin  # noqa: F401
     from spert_mt_plugin.modules.heads import MultiTaskHead
 
     archive = load_archive(args.archive)
@@ -53,11 +54,15 @@ def main() -> None:
             non_entity_best += scores.max(-1).values[real & (classes < 0)].tolist()
     theta = args.threshold
     print(f"{args.archive} on {args.data}: {len(gold_scores)} gold spans, {len(non_entity_best)} other candidates")
-    print(f"gold spans: top class is gold {100 * statistics.fmean(gold_top):.1f} %, "
-          f"gold-class score >= theta {100 * statistics.fmean(s >= theta for s in gold_scores):.1f} %, "
-          f"mean {statistics.fmean(gold_scores):.2f}, median {statistics.median(gold_scores):.2f}")
-    print(f"non-entities: best score >= theta {100 * statistics.fmean(s >= theta for s in non_entity_best):.2f} %, "
-          f"mean best score {statistics.fmean(non_entity_best):.2f}")
+    print(
+        f"gold spans: top class is gold {100 * statistics.fmean(gold_top):.1f} %, "
+        f"gold-class score >= theta {100 * statistics.fmean(s >= theta for s in gold_scores):.1f} %, "
+        f"mean {statistics.fmean(gold_scores):.2f}, median {statistics.median(gold_scores):.2f}"
+    )
+    print(
+        f"non-entities: best score >= theta {100 * statistics.fmean(s >= theta for s in non_entity_best):.2f} %, "
+        f"mean best score {statistics.fmean(non_entity_best):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ oversized request is not answered 4xx, or a good one is not answered 200.
     # or test one that runs already
     python benchmarks/load_test.py --url http://127.0.0.1:8000
 """
+
 import argparse
 import json
 import os
@@ -130,8 +131,17 @@ def free_port() -> int:
 def start_service(args: argparse.Namespace) -> Tuple[subprocess.Popen, str]:
     port = free_port()
     command = [
-        sys.executable, "-m", "allennlp", "spert-serve", args.archive, "--port", str(port),
-        "--workers", str(args.workers), "--threads", str(args.threads),
+        sys.executable,
+        "-m",
+        "allennlp",
+        "spert-serve",
+        args.archive,
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
     ]
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -181,7 +191,9 @@ def main() -> int:
     plan = []
     for _ in range(args.requests):
         draw = rng.random()
-        kind = "oversized" if draw < args.oversized else "malformed" if draw < args.oversized + args.malformed else "good"
+        kind = (
+            "oversized" if draw < args.oversized else "malformed" if draw < args.oversized + args.malformed else "good"
+        )
         maker = {"good": good_request, "malformed": malformed_request, "oversized": oversized_request}[kind]
         plan.append((kind, *maker(rng)))
 
@@ -191,7 +203,9 @@ def main() -> int:
     started = time.perf_counter()
     try:
         with ThreadPoolExecutor(args.clients) as pool:
-            futures = [pool.submit(send, url, body, content_type, args.request_timeout) for _, body, content_type in plan]
+            futures = [
+                pool.submit(send, url, body, content_type, args.request_timeout) for _, body, content_type in plan
+            ]
             for (kind, _, _), future in zip(plan, futures):
                 remaining = args.time_limit - (time.perf_counter() - started)
                 try:
@@ -213,8 +227,14 @@ def main() -> int:
 
     answered = [r for r in results if r[1] is not None]
     latencies = [r[3] for r in answered]
-    print(f"service: {url}" + (f" (spert-serve --workers {args.workers} --threads {args.threads})" if args.archive else ""))
-    print(f"requests: {len(results)} from {args.clients} clients in {elapsed:.1f} s: {len(answered) / elapsed:.2f} requests/s")
+    print(
+        f"service: {url}"
+        + (f" (spert-serve --workers {args.workers} --threads {args.threads})" if args.archive else "")
+    )
+    print(
+        f"requests: {len(results)} from {args.clients} clients in {elapsed:.1f} s: "
+        f"{len(answered) / elapsed:.2f} requests/s"
+    )
     if latencies:
         print(
             f"latency: p50 {percentile(latencies, 50):.3f} s, p95 {percentile(latencies, 95):.3f} s, "
@@ -225,7 +245,10 @@ def main() -> int:
         statuses.setdefault(kind, Counter())[status if status is not None else "lost"] += 1
     for kind in ("good", "malformed", "oversized"):
         if kind in statuses:
-            print(f"  {kind:9s}: " + ", ".join(f"{status} x {count}" for status, count in sorted(statuses[kind].items(), key=str)))
+            print(
+                f"  {kind:9s}: "
+                + ", ".join(f"{status} x {count}" for status, count in sorted(statuses[kind].items(), key=str))
+            )
     print(f"/health: {health.polls} polls, {health.failures} failed, slowest {health.slowest:.3f} s")
 
     problems = []
@@ -239,7 +262,8 @@ def main() -> int:
         problems.append(f"/health failed {health.failures} of {health.polls} polls")
     for kind, expected in (("malformed", "4xx"), ("oversized", "4xx"), ("good", "200")):
         wrong = sum(
-            1 for k, status, _, _ in results
+            1
+            for k, status, _, _ in results
             if k == kind and status is not None and not (400 <= status < 500 if expected == "4xx" else status == 200)
         )
         if wrong:

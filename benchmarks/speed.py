@@ -9,6 +9,7 @@ Without --archive, an untrained model is built from training_configs/conll04.jso
 configured encoder (SPERT_ENCODER, default: bundled MiniLM); an untrained model predicts no
 entities, so decoding is then cheaper than with a trained one. Prints figures; asserts nothing.
 """
+
 import argparse
 import json
 import os
@@ -22,12 +23,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import spert_mt_plugin  # noqa: E402,F401
 from allennlp.common import Params  # noqa: E402
 from allennlp.data import Batch, DatasetReader, Vocabulary  # noqa: E402
 from allennlp.models import Model  # noqa: E402
 from allennlp.models.archival import load_archive  # noqa: E402
 from allennlp.nn import util  # noqa: E402
+
+import spert_mt_plugin  # noqa: E402,F401
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +122,9 @@ def main() -> None:
             def encoder_only():
                 for b in tensors:
                     t = b["text"]["tokens"]
-                    model._embedder(t["token_ids"], t["wordpiece_mask"], segment_concat_mask=t.get("segment_concat_mask"))
+                    model._embedder(
+                        t["token_ids"], t["wordpiece_mask"], segment_concat_mask=t.get("segment_concat_mask")
+                    )
 
             forward()
             encoder_only()

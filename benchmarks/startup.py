@@ -4,6 +4,7 @@ dominates the import of the plugin.
 
     .venv/bin/python benchmarks/startup.py --archive runs/main/model.tar.gz [--repeats 3]
 """
+
 import argparse
 import json
 import os
@@ -29,8 +30,9 @@ def wall(command, repeats):
 
 def import_profile(module, top=8):
     """The slowest cumulative imports of `python -X importtime -c 'import module'`."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=PROJECT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=PROJECT, capture_output=True, text=True
+    )
     rows = []
     for line in result.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -51,8 +53,11 @@ def main():
         sentence.write_text(json.dumps({"sentence": "Steve Jobs founded Apple in Cupertino."}) + "\n")
         record = {
             "allennlp_help_s": wall(ALLENNLP + ["--help"], args.repeats),
-            "predict_one_sentence_s": wall(ALLENNLP + ["predict", args.archive, str(sentence), "--silent",
-                                                       "--output-file", str(Path(tmp) / "out.jsonl")], args.repeats),
+            "predict_one_sentence_s": wall(
+                ALLENNLP
+                + ["predict", args.archive, str(sentence), "--silent", "--output-file", str(Path(tmp) / "out.jsonl")],
+                args.repeats,
+            ),
         }
     for module in ("allennlp.commands", "spert_mt_plugin"):
         total, rows = import_profile(module)

@@ -15,6 +15,7 @@ torch.profiler breakdown of one SpERT.MT training step. Asserts nothing.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/train_floor.py --data-dir ../shared/data [--threads 1]
         [--steps 60] [--profile]
 """
+
 import argparse
 import json
 import os
@@ -27,19 +28,22 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import spert_mt_plugin  # noqa: E402,F401
 from allennlp.common import Params  # noqa: E402
 from allennlp.data import DataLoader, DatasetReader, Vocabulary  # noqa: E402
 from allennlp.models import Model  # noqa: E402
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler  # noqa: E402
 from allennlp.training.optimizers import Optimizer  # noqa: E402
 
+import spert_mt_plugin  # noqa: E402,F401
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 
 def build(config: str, train_path: str, bucket: bool = False):
     """Model, optimizer, scheduler, grad_norm and the training batches of a shipped config."""
-    params = Params.from_file(str(PROJECT / "training_configs" / config), params_overrides=json.dumps({"data_loader.shuffle": False}))
+    params = Params.from_file(
+        str(PROJECT / "training_configs" / config), params_overrides=json.dumps({"data_loader.shuffle": False})
+    )
     if bucket:  # AllenNLP's length-bucketed batches, still 2 sentences each
         params["data_loader"] = Params({"batch_sampler": {"type": "bucket", "batch_size": 2, "sorting_keys": ["text"]}})
     reader = DatasetReader.from_params(params.pop("dataset_reader"))
@@ -51,7 +55,10 @@ def build(config: str, train_path: str, bucket: bool = False):
     parameters = [[name, p] for name, p in model.named_parameters() if p.requires_grad]
     optimizer = Optimizer.from_params(model_parameters=parameters, params=trainer.pop("optimizer"))
     scheduler = LearningRateScheduler.from_params(
-        optimizer=optimizer, num_epochs=20, num_steps_per_epoch=len(loader), params=trainer.pop("learning_rate_scheduler")
+        optimizer=optimizer,
+        num_epochs=20,
+        num_steps_per_epoch=len(loader),
+        params=trainer.pop("learning_rate_scheduler"),
     )
     return model, optimizer, scheduler, trainer.pop("grad_norm"), loader
 
@@ -104,7 +111,9 @@ def main() -> None:
     def encoder_step(batch, step_optimizer: bool, model=model, optimizer=optimizer):
         tokens = batch["text"]["tokens"]
         optimizer.zero_grad(set_to_none=True)
-        embeddings = model._embedder(tokens["token_ids"], tokens["wordpiece_mask"], segment_concat_mask=tokens.get("segment_concat_mask"))
+        embeddings = model._embedder(
+            tokens["token_ids"], tokens["wordpiece_mask"], segment_concat_mask=tokens.get("segment_concat_mask")
+        )
         embeddings.pow(2).mean().backward()
         if step_optimizer:
             optimizer.step()
@@ -170,7 +179,8 @@ def main() -> None:
     print(f"training sentences/s (SpERT.MT): {2000 / figures['c_spert_mt_ms']:.2f}; floor: {2000 / floor_ms:.2f}")
     print(
         f"data: reading alone {figures['read_s']:.1f} s; first epoch (read + index + batch) "
-        f"{figures['first_epoch_pipeline_s']:.1f} s, later epochs {figures['epoch_pipeline_s']:.1f} s for {figures['steps_per_epoch']} steps"
+        f"{figures['first_epoch_pipeline_s']:.1f} s, later epochs {figures['epoch_pipeline_s']:.1f} s "
+        f"for {figures['steps_per_epoch']} steps"
     )
     print(f"peak RSS {figures['peak_rss_mb']:.0f} MB")
     if args.output:

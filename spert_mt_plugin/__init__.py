@@ -5,6 +5,7 @@ AllenNLP imports plugins non-recursively, so importing this package registers ev
 dataset readers, vocabulary, model, metrics, scheduler, predictor and subcommands. It also fills
 in the defaults of the SPERT_* variables the configs read (see `settings`).
 """
+
 from spert_mt_plugin.settings import apply_defaults
 
 apply_defaults()

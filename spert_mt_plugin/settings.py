@@ -5,6 +5,7 @@ AllenNLP hands every environment variable to jsonnet as an external variable, an
 default for a missing one, so importing the plugin (which `allennlp` does before it reads a
 config) sets the variables below unless the user already did. The user's values always win.
 """
+
 import importlib.util
 import os
 from pathlib import Path

@@ -12,6 +12,7 @@ A spaCy pipeline component that runs a trained spert-mt model:
 The factory is registered through the `spacy_factories` entry point of the package, so
 `add_pipe("spert_mt")` works without importing `spert_mt_plugin` first.
 """
+
 import logging
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
@@ -102,8 +103,9 @@ class SpertMTComponent:
         max_batch_words: int = 2048,
         max_sentence_words: int = 1000,
     ) -> None:
-        import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor)
         from allennlp.predictors import Predictor
+
+        import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor)
 
         self.name = name
         self.spans_key = spans_key

@@ -1,6 +1,7 @@
 """
 A vocabulary whose label namespaces come from a SpERT types file.
 """
+
 from typing import Iterable, List, Optional
 
 from allennlp.data import Instance, Vocabulary
@@ -27,9 +28,7 @@ class TypesFileVocabulary(Vocabulary):
     """
 
     @classmethod
-    def from_types_file(
-        cls, types_file: str, instances: Optional[Iterable[Instance]] = None, **kwargs
-    ) -> Vocabulary:
+    def from_types_file(cls, types_file: str, instances: Optional[Iterable[Instance]] = None, **kwargs) -> Vocabulary:
         types = EntityRelationTypes.from_file(types_file)
         return Vocabulary(
             tokens_to_add={

@@ -34,7 +34,9 @@ def trained_archive(tmp_path_factory) -> str:
         "validation_data_path": None,
         "trainer.num_epochs": 60,
         "trainer.learning_rate_scheduler": None,
-        "random_seed": 3, "numpy_seed": 3, "pytorch_seed": 3,
+        "random_seed": 3,
+        "numpy_seed": 3,
+        "pytorch_seed": 3,
     }
     # AllenNLP caches transformer models by name: the tiny BERT's random initial weights would be
     # those drawn by whichever test built it first. Cleared, they are drawn under this run's seed.

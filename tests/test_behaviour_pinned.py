@@ -12,6 +12,7 @@ reproducible with the same CPU kernels and the same number of threads: the figur
 with one torch thread, and on a CPU whose torch capability differs from the one recorded the tests
 skip and say why.
 """
+
 import json
 import sys
 from typing import Any, Dict
@@ -32,8 +33,13 @@ FIXTURE_VARIANTS: Dict[str, Dict[str, Any]] = {
     "no_eil": {"iou_scaled_identification": False},
     "no_entity_logits": {"entity_logits": False},
     "spert": {"multitask": False, "iou_scaled_identification": False, "entity_logits": False},
-    "spert_sum": {"multitask": False, "iou_scaled_identification": False, "entity_logits": False,
-                  "loss_reduction": "sum", "sigmoid_loss_over_types": "sum"},
+    "spert_sum": {
+        "multitask": False,
+        "iou_scaled_identification": False,
+        "entity_logits": False,
+        "loss_reduction": "sum",
+        "sigmoid_loss_over_types": "sum",
+    },
 }
 CONLL04_CONFIGS = {"spert_mt": "training_configs/conll04.jsonnet", "spert": "training_configs/conll04_spert.jsonnet"}
 CONLL04_SENTENCES = 4
@@ -72,7 +78,9 @@ def fixture_metrics(variant: str, tmp_dir: str) -> Dict[str, float]:
     os.chdir(PROJECT_ROOT)
     # Dotted keys: an override of "model" itself would replace the whole section.
     overrides = {f"model.{key}": value for key, value in FIXTURE_VARIANTS[variant].items()}
-    overrides.update({"trainer.num_epochs": FIXTURE_EPOCHS, "random_seed": SEED, "numpy_seed": SEED, "pytorch_seed": SEED})
+    overrides.update(
+        {"trainer.num_epochs": FIXTURE_EPOCHS, "random_seed": SEED, "numpy_seed": SEED, "pytorch_seed": SEED}
+    )
     train_model_from_file(str(FIXTURES / "experiment.jsonnet"), tmp_dir, json.dumps(overrides))
     with open(f"{tmp_dir}/metrics.json") as f:
         metrics = json.load(f)
@@ -116,7 +124,12 @@ def conll04_losses(model_name: str) -> Dict[str, float]:
 def record() -> Dict[str, Any]:
     import tempfile
 
-    pinned: Dict[str, Any] = {"cpu_capability": cpu_capability(), "torch": torch.__version__, "fixture": {}, "conll04": {}}
+    pinned: Dict[str, Any] = {
+        "cpu_capability": cpu_capability(),
+        "torch": torch.__version__,
+        "fixture": {},
+        "conll04": {},
+    }
     for variant in FIXTURE_VARIANTS:
         with tempfile.TemporaryDirectory() as tmp_dir:
             pinned["fixture"][variant] = fixture_metrics(variant, tmp_dir + "/run")

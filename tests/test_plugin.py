@@ -1,4 +1,5 @@
 """The `allennlp` command finds the plugin through .allennlp_plugins and knows its names."""
+
 import subprocess
 import sys
 
@@ -89,9 +90,9 @@ def test_configs_build_with_defaults():
     import json
 
     import _jsonnet
+    from allennlp.common.params import _environment_variables
 
     import spert_mt_plugin  # noqa: F401
-    from allennlp.common.params import _environment_variables
 
     for config in sorted((PROJECT_ROOT / "training_configs").glob("*.jsonnet")):
         params = json.loads(_jsonnet.evaluate_file(str(config), ext_vars=_environment_variables()))
@@ -108,8 +109,11 @@ def test_shipped_configs_train_spert_mt_and_ablations_alike_and_the_baseline_as_
 
     configs = PROJECT_ROOT / "training_configs"
     full = Params.from_file(str(configs / "scierc.jsonnet")).as_dict()
-    for name, switch in (("no_mtl", "multitask"), ("no_eil", "iou_scaled_identification"),
-                         ("no_entity_logits", "entity_logits")):
+    for name, switch in (
+        ("no_mtl", "multitask"),
+        ("no_eil", "iou_scaled_identification"),
+        ("no_entity_logits", "entity_logits"),
+    ):
         ablation = Params.from_file(str(configs / f"scierc_{name}.jsonnet")).as_dict()
         assert ablation["trainer"] == full["trainer"], name
         differing = {k for k in full["model"] if full["model"][k] != ablation["model"][k]}

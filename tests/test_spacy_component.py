@@ -33,7 +33,9 @@ def test_entities_nested_spans_ents_and_relations(nlp):
     assert not {("University of Oslo", "Organization"), ("Oslo", "Location")} <= {(e.text, e.label_) for e in doc.ents}
     for start, end, label in score:
         if (start, end, label) not in ents:
-            assert any(s < end and start < e and score[(s, e, other)] >= score[(start, end, label)] for s, e, other in ents)
+            assert any(
+                s < end and start < e and score[(s, e, other)] >= score[(start, end, label)] for s, e, other in ents
+            )
     relations = {(r.head.text, r.tail.text, r.label) for r in doc._.spert_mt_relations}
     assert ("Ada Lovelace", "Acme Corp", "Works_For") in relations
     assert all(isinstance(r.score, float) for r in doc._.spert_mt_relations)

@@ -1,6 +1,7 @@
 """
 `allennlp spert-convert`: brat standoff <-> SpERT JSON, DyGIE jsonl <-> SpERT JSON.
 """
+
 import argparse
 import json
 import logging
@@ -28,7 +29,9 @@ class Convert(Subcommand):
             f"  {name}: {what}" for name, what in CONVERSIONS.items()
         )
         subparser = parser.add_parser(
-            self.name, description=description, help="Convert between brat, SpERT JSON and DyGIE jsonl.",
+            self.name,
+            description=description,
+            help="Convert between brat, SpERT JSON and DyGIE jsonl.",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         subparser.add_argument("conversion", choices=sorted(CONVERSIONS))
@@ -46,7 +49,9 @@ class Convert(Subcommand):
             "--report", help="brat-to-spert: where to list what could not be represented (default: OUTPUT.report.jsonl)"
         )
         subparser.add_argument("--language", default="en", help="brat-to-spert: spaCy language (default: en)")
-        subparser.add_argument("--no-ptb-brackets", action="store_true", help="spert-to-dygie: write ( ) [ ] as they are, not -LRB- etc.")
+        subparser.add_argument(
+            "--no-ptb-brackets", action="store_true", help="spert-to-dygie: write ( ) [ ] as they are, not -LRB- etc."
+        )
         subparser.set_defaults(func=convert_from_args)
         return subparser
 

@@ -3,6 +3,7 @@
 resumable, with one results table (JSON and Markdown) of every run, the mean and standard deviation,
 and paired comparisons of two configs (`spert_mt_plugin.results`).
 """
+
 import argparse
 import json
 import sys
@@ -131,21 +132,31 @@ def run_experiments(
     results: Dict[str, Any] = {"epochs": epochs, "seeds": list(seeds), "folds": list(folds or []), "configs": {}}
     for config in configs:
         config_runs = [
-            {"name": run.name, "seed": run.seed, "fold": run.fold, "directory": str(run.directory(output_dir)),
-             "metrics": finished_metrics(run.directory(output_dir))}
-            for run in runs if run.config == config
+            {
+                "name": run.name,
+                "seed": run.seed,
+                "fold": run.fold,
+                "directory": str(run.directory(output_dir)),
+                "metrics": finished_metrics(run.directory(output_dir)),
+            }
+            for run in runs
+            if run.config == config
         ]
         average = convention(config)
         results["configs"][config_key(config)] = {
-            "config": config, "average": average, "runs": config_runs, "summary": aggregate(config_runs, average),
+            "config": config,
+            "average": average,
+            "runs": config_runs,
+            "summary": aggregate(config_runs, average),
         }
     results["comparisons"] = [compare(a, results["configs"][a], b, results["configs"][b], samples) for a, b in pairs]
     (output_dir / f"{results_name}.json").write_text(json.dumps(results, indent=2))
     (output_dir / f"{results_name}.md").write_text(markdown_table(results))
     if export_dir is not None and export_dir != output_dir:
         export_runs(runs, output_dir, export_dir)
-        return run_experiments(configs, seeds, folds, export_dir, epochs, train, results_name, True, None,
-                               compare_pairs, samples)
+        return run_experiments(
+            configs, seeds, folds, export_dir, epochs, train, results_name, True, None, compare_pairs, samples
+        )
     return results
 
 
@@ -162,34 +173,46 @@ class Experiments(Subcommand):
             "comparison: the mean difference over the runs of the same seed/fold with a 95 % CI, and an "
             "approximate randomization test over the test sentences (each run keeps its test predictions)."
         )
-        subparser = parser.add_parser(self.name, description=description, help="Multi-seed / cross-validation experiments.")
+        subparser = parser.add_parser(
+            self.name, description=description, help="Multi-seed / cross-validation experiments."
+        )
         subparser.add_argument("configs", nargs="+", help="experiment configs (jsonnet)")
         subparser.add_argument("--seeds", nargs="+", type=int, default=[13], help="random seeds")
         subparser.add_argument("--folds", nargs="+", type=int, default=None, help="cross-validation folds (SPERT_FOLD)")
         subparser.add_argument("--epochs", type=int, default=None, help="epochs (SPERT_EPOCHS)")
         subparser.add_argument("-o", "--output-dir", required=True, help="folder for the runs and the results table")
         subparser.add_argument(
-            "--results", default="results",
+            "--results",
+            default="results",
             help="name of the table files in OUTPUT_DIR (NAME.json, NAME.md), so that tables of different "
             "configs or seeds can share the runs' folder",
         )
         subparser.add_argument(
-            "--table-only", action="store_true",
+            "--table-only",
+            action="store_true",
             help="train nothing; write the table of the named runs, an error if one has not finished",
         )
         subparser.add_argument(
-            "--export", default=None, metavar="DIR",
+            "--export",
+            default=None,
+            metavar="DIR",
             help="also copy each run's config.json, metrics files and test predictions (no weights) into DIR, "
             "same layout, and write the table there: a small folder to keep with the project, from which "
             "--table-only -o DIR and spert-plot work",
         )
         subparser.add_argument(
-            "--compare", nargs=2, action="append", metavar=("CONFIG_A", "CONFIG_B"), default=None,
+            "--compare",
+            nargs=2,
+            action="append",
+            metavar=("CONFIG_A", "CONFIG_B"),
+            default=None,
             help="compare A with B over their runs of the same seeds/folds (repeatable; configs by path or name); "
             "a table of exactly two configs compares them without it",
         )
         subparser.add_argument(
-            "--samples", type=int, default=SAMPLES,
+            "--samples",
+            type=int,
+            default=SAMPLES,
             help="shuffles of the approximate randomization test",
         )
         subparser.set_defaults(func=experiments_from_args)
@@ -199,10 +222,16 @@ class Experiments(Subcommand):
 def experiments_from_args(args: argparse.Namespace) -> None:
     try:
         results = run_experiments(
-            args.configs, args.seeds, args.folds, Path(args.output_dir), args.epochs,
-            results_name=args.results, table_only=args.table_only,
+            args.configs,
+            args.seeds,
+            args.folds,
+            Path(args.output_dir),
+            args.epochs,
+            results_name=args.results,
+            table_only=args.table_only,
             export_dir=Path(args.export) if args.export else None,
-            compare_pairs=args.compare, samples=args.samples,
+            compare_pairs=args.compare,
+            samples=args.samples,
         )
     except ResultsError as error:
         raise SystemExit(f"spert-experiments: {error}")

@@ -1,6 +1,7 @@
 """
 `allennlp spert-plot`: learning curves (validation NER and RE F1 per epoch) of training runs.
 """
+
 import argparse
 import json
 import logging
@@ -138,8 +139,9 @@ def plot_learning_curves(
                 (line,) = axis.plot(epochs, values, marker="o", markersize=3, label=label)
                 if kept[label] in epochs:
                     value = values[epochs.index(kept[label])]
-                    axis.plot([kept[label]], [value], marker="o", markersize=9, fillstyle="none",
-                              color=line.get_color())
+                    axis.plot(
+                        [kept[label]], [value], marker="o", markersize=9, fillstyle="none", color=line.get_color()
+                    )
         axis.set_title(f"validation {name}" + (" (macro)" if average == "macro" else ""))
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -171,11 +173,15 @@ class Plot(Subcommand):
         subparser.add_argument("--average", choices=("micro", "macro"), default="micro", help="F1 average (ADE: macro)")
         subparser.add_argument("--title", default=None, help="figure title")
         subparser.add_argument(
-            "--from-epoch", type=int, default=1,
+            "--from-epoch",
+            type=int,
+            default=1,
             help="draw epochs from this one on (1-based), to tell apart runs that end close together",
         )
         subparser.add_argument(
-            "--reference", default=None, metavar="LABEL",
+            "--reference",
+            default=None,
+            metavar="LABEL",
             help="also print the first epoch at which each other run reaches this run's last-epoch "
             "validation NER and RE F1 (how fast a model learns)",
         )
@@ -191,7 +197,8 @@ def plot_from_args(args: argparse.Namespace) -> None:
         line = f"{label}: last epoch {last_epoch}: NER F1 {ner:.2f}, RE F1 {rel:.2f}"
         kept = kept_epoch(Path(run_dir))
         if kept is not None and kept in dict(curve["ner"]):
-            line += f"; kept epoch {kept}: NER F1 {dict(curve['ner'])[kept]:.2f}, RE F1 {dict(curve['rel']).get(kept, float('nan')):.2f}"
+            ner, rel = dict(curve["ner"])[kept], dict(curve["rel"]).get(kept, float("nan"))
+            line += f"; kept epoch {kept}: NER F1 {ner:.2f}, RE F1 {rel:.2f}"
         print(line)
     if args.reference is not None:
         try:

@@ -10,6 +10,7 @@ sharing its weights copy-on-write, and gunicorn restarts a worker that dies or o
 `/health` and short requests while a long one computes, at some cost in throughput (the
 load test of docs/serving.md: 72.8 against 84.3 requests/s with two workers on two cores).
 """
+
 import argparse
 import logging
 import os
@@ -34,35 +35,49 @@ class Serve(Subcommand):
         subparser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
         subparser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
         subparser.add_argument(
-            "--workers", type=int, default=os.cpu_count() or 1,
+            "--workers",
+            type=int,
+            default=os.cpu_count() or 1,
             help="worker processes, each serving requests in parallel (default: one per CPU core)",
         )
         subparser.add_argument(
-            "--threads", type=int, default=1,
+            "--threads",
+            type=int,
+            default=1,
             help="threads per worker; 2 answers /health and short requests while a long one computes, "
             "at some cost in throughput (default: 1)",
         )
         subparser.add_argument(
-            "--torch-threads", type=int, default=None,
+            "--torch-threads",
+            type=int,
+            default=None,
             help="torch intra-op threads per worker (default: CPU cores / workers, at least 1)",
         )
         subparser.add_argument(
-            "--timeout", type=int, default=120,
+            "--timeout",
+            type=int,
+            default=120,
             help="seconds a worker may spend on one request before gunicorn restarts it (default: 120)",
         )
         subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
         subparser.add_argument("--language", default="en", help="spaCy language for raw text (default: en)")
         subparser.add_argument("--max-batch", type=int, default=64, help="most instances per request (default: 64)")
         subparser.add_argument(
-            "--max-request-words", type=int, default=20000,
+            "--max-request-words",
+            type=int,
+            default=20000,
             help="most words per request; larger requests get HTTP 413 (default: 20000)",
         )
         subparser.add_argument(
-            "--max-sentence-words", type=int, default=1000,
+            "--max-sentence-words",
+            type=int,
+            default=1000,
             help="longest sentence, in words; longer ones get HTTP 413 (default: 1000)",
         )
         subparser.add_argument(
-            "--max-request-bytes", type=int, default=2_000_000,
+            "--max-request-bytes",
+            type=int,
+            default=2_000_000,
             help="largest request body; larger ones get HTTP 413 (default: 2000000)",
         )
         subparser.set_defaults(func=serve_from_args)
@@ -132,6 +147,10 @@ def serve_from_args(args: argparse.Namespace) -> None:
 
     logger.info(
         "spert-mt service on http://%s:%d/ (gunicorn, %d workers x %d threads, %d torch threads each)",
-        args.host, args.port, args.workers, args.threads, torch_threads,
+        args.host,
+        args.port,
+        args.workers,
+        args.threads,
+        torch_threads,
     )
     Application().run()

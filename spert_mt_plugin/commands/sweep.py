@@ -3,6 +3,7 @@
 between their runs (the paper's Figure 3: the number of negative samples), seeds averaged, the
 range of the seeds shaded.
 """
+
 import argparse
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -33,8 +34,14 @@ def plot_sweep(
         for label, points in series.items():
             values = [p["value"] for p in points]
             (line,) = axis.plot(values, [p[task]["mean"] for p in points], marker="o", label=label)
-            axis.fill_between(values, [p[task]["min"] for p in points], [p[task]["max"] for p in points],
-                              color=line.get_color(), alpha=0.2, linewidth=0)
+            axis.fill_between(
+                values,
+                [p[task]["min"] for p in points],
+                [p[task]["max"] for p in points],
+                color=line.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
         axis.set_title(f"test {name}" + (" (macro)" if average == "macro" else ""))
         axis.set_xlabel(parameter_label)
         axis.set_ylabel("F1 (%)")
@@ -71,7 +78,11 @@ class Sweep(Subcommand):
         )
         subparser = parser.add_parser(self.name, description=description, help="Plot F1 against a config value.")
         subparser.add_argument(
-            "--series", nargs="+", action="append", required=True, metavar="LABEL RUN_DIR",
+            "--series",
+            nargs="+",
+            action="append",
+            required=True,
+            metavar="LABEL RUN_DIR",
             help="a model: its legend label, then its finished run folders (repeat for each model)",
         )
         subparser.add_argument("--parameter", required=True, help="dotted config key, e.g. model.negative_entities")

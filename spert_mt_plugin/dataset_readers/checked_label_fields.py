@@ -6,6 +6,7 @@ the vocabulary (a typo in a training file read without a types file, or an evalu
 type the model never saw) then surfaces as a bare `KeyError` from inside the loader. These fields
 carry where their instance came from and raise a `DataError` saying so instead.
 """
+
 from typing import List, Optional
 
 from allennlp.data import Vocabulary

@@ -22,7 +22,9 @@ class SpanListField(SequenceField[torch.Tensor]):
         self.sequence_field = sequence_field
         length = sequence_field.sequence_length()
         if len(self.spans) and not (
-            (self.spans[:, 0] >= 0).all() and (self.spans[:, 0] <= self.spans[:, 1]).all() and (self.spans[:, 1] < length).all()
+            (self.spans[:, 0] >= 0).all()
+            and (self.spans[:, 0] <= self.spans[:, 1]).all()
+            and (self.spans[:, 1] < length).all()
         ):
             raise ValueError(f"spans must satisfy 0 <= start <= end < {length}: {self.spans.tolist()}")
 

@@ -4,6 +4,7 @@ The instance format shared by every spert-mt dataset reader.
 Each reader only has to turn its files into `Sentence`s, which the `formats` package does;
 validation (`formats.sentence`) and instance building happen here, once.
 """
+
 import logging
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 

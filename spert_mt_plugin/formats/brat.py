@@ -9,6 +9,7 @@ entities, relations across sentences, events, attributes, normalisations, notes)
 a report (`Skipped`) and counted in the log, never dropped silently. Malformed files raise a
 `DataError` naming the file and line.
 """
+
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -78,9 +79,7 @@ def read_brat_document(
     document = BratDocument(txt_path.stem, text, str(ann_path))
     if not ann_path.is_file():
         if require_annotation:
-            raise DataError(
-                f"{txt_path}: no {ann_path.name} beside it (training and evaluation need annotation)"
-            )
+            raise DataError(f"{txt_path}: no {ann_path.name} beside it (training and evaluation need annotation)")
         document.annotated = False
         return document
     # ids a relation may point at: every text-bound annotation (discontinuous ones too) and event
@@ -194,7 +193,10 @@ def find_documents(folder: str) -> List[Path]:
 
 
 def write_brat_document(
-    folder: Path, name: str, text: str, entities: Iterable[Tuple[int, int, str, Optional[float]]],
+    folder: Path,
+    name: str,
+    text: str,
+    entities: Iterable[Tuple[int, int, str, Optional[float]]],
     relations: Iterable[Tuple[int, int, str, Optional[float]]],
 ) -> None:
     """

@@ -7,6 +7,7 @@ annotation wins over the tokenizer. An entity across a sentence boundary (a sent
 as "Dr. Smith") joins the two sentences. What cannot be represented is listed in the document's
 `skipped` (see `brat`).
 """
+
 from bisect import bisect_right
 from typing import Dict, Iterator, List, Optional, Set, Tuple
 
@@ -34,9 +35,10 @@ def read_folder(
     for txt_path in find_documents(folder):
         document = read_brat_document(txt_path, types, require_annotation)
         sentences = document_sentences(document, nlp, symmetric)
-        yield document, [
-            (f"{document.ann_path}, sentence {number}", sentence) for number, (sentence, _) in enumerate(sentences)
-        ]
+        yield (
+            document,
+            [(f"{document.ann_path}, sentence {number}", sentence) for number, (sentence, _) in enumerate(sentences)],
+        )
 
 
 def document_sentences(

@@ -6,6 +6,7 @@ readers do (so conversion accepts exactly what training accepts), and written fr
 `{"tokens", "entities": [{"type", "start", "end"}], "relations": [{"type", "head", "tail"}],
 "orig_id"}`, where `orig_id` is `name#sentence` for a sentence of a multi-sentence document.
 """
+
 import json
 import re
 from collections import Counter

@@ -4,6 +4,7 @@ The DyGIE/SciERC format: one JSON document per line,
 "relations": [[[head_start, head_end, tail_start, tail_end, type], ...], ...]}`, where all
 indices are document-level and ends are inclusive.
 """
+
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from spert_mt_plugin.formats.errors import DataError
@@ -75,9 +76,7 @@ def _sentence(tokens: List[str], ner: list, relations: list, offset: int, where:
     converted = []
     for number, item in enumerate(relations):
         if not (isinstance(item, list) and len(item) == 5):
-            raise DataError(
-                f"{where}: relation {number} must be [head_start, head_end, tail_start, tail_end, type]"
-            )
+            raise DataError(f"{where}: relation {number} must be [head_start, head_end, tail_start, tail_end, type]")
         head, tail = (item[0], item[1]), (item[2], item[3])
         for role, span in (("head", head), ("tail", tail)):
             if span not in entity_index:

@@ -4,6 +4,7 @@ The sentence every file format is read into, and the checks that make it usable.
 Each format (SpERT JSON, DyGIE jsonl, brat) only has to turn its documents into `Sentence`s;
 `validate_sentence` holds them all to the same rules, for training as for conversion.
 """
+
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 

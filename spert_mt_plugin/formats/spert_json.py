@@ -3,6 +3,7 @@ SpERT JSON: a JSON array (or JSON Lines) of documents `{"tokens": [...], "entiti
 "start", "end"}], "relations": [{"type", "head", "tail"}], "orig_id": ...}`, with exclusive entity
 ends and relations pointing into `entities`. Also the JSON helpers the DyGIE format shares.
 """
+
 import json
 from typing import Any, Iterator, Tuple
 

@@ -2,6 +2,7 @@
 Raw text into words and sentences: spaCy's rule-based tokenizer and sentencizer, which need no
 downloaded pipeline. The brat reader, the conversions and the predictor all split text this way.
 """
+
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc

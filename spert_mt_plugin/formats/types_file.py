@@ -2,6 +2,7 @@
 The SpERT types file: `{"entities": {NAME: {...}}, "relations": {NAME: {"symmetric": bool, ...}}}`,
 or a brat `annotation.conf` (any path ending in `.conf`).
 """
+
 import json
 import re
 from dataclasses import dataclass, field

@@ -134,9 +134,7 @@ class RelationF1(TypedSetF1):
     per_type : `bool`, optional (default = `False`)
     """
 
-    def __init__(
-        self, strict: bool = False, symmetric_relations: Sequence[str] = (), per_type: bool = False
-    ) -> None:
+    def __init__(self, strict: bool = False, symmetric_relations: Sequence[str] = (), per_type: bool = False) -> None:
         super().__init__(per_type)
         self._strict = strict
         self._symmetric = set(symmetric_relations)

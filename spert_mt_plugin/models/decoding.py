@@ -9,6 +9,7 @@ The `score` a prediction carries depends on the head that made it:
   entity");
 - sigmoid relation head (`-MTL`, SpERT): the type's sigmoid *probability*, at least 0.4.
 """
+
 from typing import Any, Dict, List, Set, Tuple
 
 
@@ -65,4 +66,3 @@ def relation_dicts(
     for (sentence, head, tail), label, score in zip(pairs, classes, scores):
         relations[sentence].append({"head": head, "tail": tail, "type": types[label], "score": score})
     return [merge_symmetric_relations(sentence, symmetric) for sentence in relations]
-

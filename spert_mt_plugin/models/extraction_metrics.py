@@ -1,6 +1,7 @@
 """
 The model's evaluation: NER, relation and strict relation P/R/F1 over decoded predictions.
 """
+
 from typing import Any, Dict, Iterable, List, Tuple
 
 from spert_mt_plugin.metrics import NerF1, RelationF1

@@ -1,6 +1,7 @@
 """
 The model's view of the label namespaces: entity and relation class indices.
 """
+
 from typing import List
 
 import torch

@@ -2,6 +2,7 @@
 The SpERT.MT model: the steps from word pieces to entities and relations, each step a function or
 module of its own (docs/equations.md maps the paper's equations to them).
 """
+
 import logging
 import os
 from typing import Any, Dict, List, Optional, Tuple
@@ -109,8 +110,10 @@ class SpertMT(Model):
             if value not in ("mean", "sum"):
                 raise ValueError(f"{name} must be 'mean' or 'sum', got {value!r}")
         if not isinstance(embedder, PretrainedTransformerEmbedder):
-            raise ValueError("SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
-                             f"got {type(embedder).__name__}")
+            raise ValueError(
+                "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
+                f"got {type(embedder).__name__}"
+            )
         self._embedder = embedder
         # Which encoder SPERT_ENCODER (auto: the paper's if cached, else the bundled one) picked.
         encoder = getattr(embedder.transformer_model.config, "name_or_path", "?")
@@ -129,13 +132,23 @@ class SpertMT(Model):
         self._dropout = nn.Dropout(dropout)
         hidden, num_entity_types = embedder.get_output_dim(), len(self._labels.entity_types)
         self._entity_head = entity_head(
-            multitask, 2 * hidden + width_embedding_dim, num_entity_types, head,  # x(s), eq. 3
-            entity_loss or MultiTaskLoss(), entity_threshold, iou_scaled_identification,
+            multitask,
+            2 * hidden + width_embedding_dim,
+            num_entity_types,
+            head,  # x(s), eq. 3
+            entity_loss or MultiTaskLoss(),
+            entity_threshold,
+            iou_scaled_identification,
         )
         self._relation_head = relation_head(
-            multitask, relation_input_dim(hidden, width_embedding_dim, num_entity_types, entity_logits),
-            len(self._labels.relation_types), head, relation_loss or MultiTaskLoss(),
-            relation_threshold, relation_probability_threshold, sigmoid_loss_over_types,
+            multitask,
+            relation_input_dim(hidden, width_embedding_dim, num_entity_types, entity_logits),
+            len(self._labels.relation_types),
+            head,
+            relation_loss or MultiTaskLoss(),
+            relation_threshold,
+            relation_probability_threshold,
+            sigmoid_loss_over_types,
         )
         self._metrics = ExtractionMetrics(self._labels.symmetric, per_type_metrics)
 
@@ -198,8 +211,12 @@ class SpertMT(Model):
     def _encode(self, text: TextFieldTensors) -> Tuple[RangeMaxTable, torch.Tensor]:
         """The sentences' words, pooled from their word pieces, and their [CLS] embeddings."""
         tokens = text["tokens"]
-        embeddings = self._embedder(tokens["token_ids"], tokens["wordpiece_mask"], type_ids=tokens.get("type_ids"),
-                                    segment_concat_mask=tokens.get("segment_concat_mask"))
+        embeddings = self._embedder(
+            tokens["token_ids"],
+            tokens["wordpiece_mask"],
+            type_ids=tokens.get("type_ids"),
+            segment_concat_mask=tokens.get("segment_concat_mask"),
+        )
         # Every span and between-span context is then the max of two rows of this table.
         table = RangeMaxTable(max_pool_words(embeddings, tokens["offsets"]), tokens["offsets"].size(1))
         return table, embeddings[:, 0]
@@ -208,7 +225,11 @@ class SpertMT(Model):
         return self._entity_head(self._dropout(entity_input(span_vectors, cls)))
 
     def _classify_pairs(
-        self, table: RangeMaxTable, spans: torch.Tensor, vectors: torch.Tensor, type_scores: torch.Tensor,
+        self,
+        table: RangeMaxTable,
+        spans: torch.Tensor,
+        vectors: torch.Tensor,
+        type_scores: torch.Tensor,
         pairs: torch.Tensor,
     ) -> HeadOutput:
         """The relation head's output for `pairs` (sentence, head, tail) of `spans`, given their c(s) and p(s)."""
@@ -221,8 +242,14 @@ class SpertMT(Model):
         return HeadOutput.cat(outputs)
 
     def _training_loss(
-        self, table: RangeMaxTable, cls: torch.Tensor, spans: torch.Tensor, span_mask: torch.Tensor,
-        span_labels: torch.Tensor, span_max_iou: Optional[torch.Tensor], entity_spans: Optional[torch.Tensor],
+        self,
+        table: RangeMaxTable,
+        cls: torch.Tensor,
+        spans: torch.Tensor,
+        span_mask: torch.Tensor,
+        span_labels: torch.Tensor,
+        span_max_iou: Optional[torch.Tensor],
+        entity_spans: Optional[torch.Tensor],
         relations: Optional[torch.Tensor],
     ) -> torch.Tensor:
         """
@@ -252,8 +279,13 @@ class SpertMT(Model):
         return reduce_loss(losses, selected, self._loss_reduction)
 
     def _relation_loss(
-        self, table: RangeMaxTable, entity_spans: torch.Tensor, relations: torch.Tensor, span_vectors: torch.Tensor,
-        type_scores: torch.Tensor, negatives: Optional[int] = None,
+        self,
+        table: RangeMaxTable,
+        entity_spans: torch.Tensor,
+        relations: torch.Tensor,
+        span_vectors: torch.Tensor,
+        type_scores: torch.Tensor,
+        negatives: Optional[int] = None,
     ) -> torch.Tensor:
         """L2 over pairs of gold entities, at most `negatives` sampled negatives per sentence (`None`: all)."""
         labels, selected = relation_candidates(relations, entity_spans, self._labels.symmetric_class, negatives)
@@ -265,7 +297,11 @@ class SpertMT(Model):
         return self._reduce(losses, torch.ones_like(losses))
 
     def _decode(
-        self, table: RangeMaxTable, spans: torch.Tensor, span_mask: torch.Tensor, span_vectors: torch.Tensor,
+        self,
+        table: RangeMaxTable,
+        spans: torch.Tensor,
+        span_mask: torch.Tensor,
+        span_vectors: torch.Tensor,
         entity_output: HeadOutput,
     ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
         """The entities each sentence's spans are predicted to be, and the relations between them."""
@@ -282,12 +318,19 @@ class SpertMT(Model):
         # From here on only the predicted items remain: plain Python lists are cheap.
         labels = self._labels
         entities = entity_dicts(
-            entity_spans.tolist(), take(entity_class, index).tolist(), take(entity_score, index).tolist(),
-            is_entity.sum(dim=1).tolist(), labels.entity_types,
+            entity_spans.tolist(),
+            take(entity_class, index).tolist(),
+            take(entity_score, index).tolist(),
+            is_entity.sum(dim=1).tolist(),
+            labels.entity_types,
         )
         relations = relation_dicts(
-            pairs.tolist(), relation_class.tolist(), relation_score.tolist(), len(entities),
-            labels.relation_types, labels.symmetric,
+            pairs.tolist(),
+            relation_class.tolist(),
+            relation_score.tolist(),
+            len(entities),
+            labels.relation_types,
+            labels.symmetric,
         )
         return entities, relations
 

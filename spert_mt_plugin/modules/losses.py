@@ -5,6 +5,7 @@ single-step heads (the `-MTL` ablation and the SpERT baseline). The heads combin
 
 Every function returns one loss value per candidate; `reduce_loss` turns them into the batch loss.
 """
+
 import torch
 import torch.nn.functional as F
 from allennlp.common import FromParams
@@ -134,6 +135,4 @@ class MultiTaskLoss(FromParams):
 
     def ranking(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Eq. 7-8 with these margins and scale (`pairwise_ranking_loss`)."""
-        return pairwise_ranking_loss(
-            scores, labels, self.margin_positive, self.margin_negative, self.scale
-        )
+        return pairwise_ranking_loss(scores, labels, self.margin_positive, self.margin_negative, self.scale)

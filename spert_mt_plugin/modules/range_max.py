@@ -1,6 +1,7 @@
 """
 Max-pooling over arbitrary ranges of words, for span and between-span context vectors.
 """
+
 import torch
 from allennlp.nn import util
 

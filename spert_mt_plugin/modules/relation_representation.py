@@ -2,6 +2,7 @@
 The relation representation (paper section 3.5, SPEC.md "Relations"): the context between two
 spans, v(s1, s2), and the relation input r(s1, s2) of an ordered pair.
 """
+
 from typing import Optional
 
 import torch

@@ -6,6 +6,7 @@ and symmetric gold relations in text order (SPEC.md, "Relations" and "Joint loss
 Nothing here has parameters; only `sample_up_to` (and the functions that call it with a limit)
 draws random numbers, from torch's global generator, which AllenNLP seeds.
 """
+
 from typing import Optional, Tuple
 
 import torch

@@ -2,6 +2,7 @@
 The span representation (paper section 3.2, SPEC.md "Encoder and span representation"): v(s),
 c(s) and the entity input x(s), from a `RangeMaxTable` over the sentence's words.
 """
+
 import torch
 from torch import nn
 

@@ -78,7 +78,9 @@ class SpertMTPredictor(Predictor):
         if not isinstance(dataset_reader, SpanRelationReader):
             raise InputError("SpertMTPredictor needs a spert-mt dataset reader (spert_json or dygie_jsonl)")
         for name, value in (
-            ("batch_size", batch_size), ("max_batch_words", max_batch_words), ("max_sentence_words", max_sentence_words)
+            ("batch_size", batch_size),
+            ("max_batch_words", max_batch_words),
+            ("max_sentence_words", max_sentence_words),
         ):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")

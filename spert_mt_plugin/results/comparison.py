@@ -14,6 +14,7 @@ F1 is computed as the package's metrics compute it (entities: span and type; rel
 argument spans and the type, strict: also the argument types; symmetric relation types in either
 direction), micro or macro over the types as the config's dataset reports it.
 """
+
 import math
 import statistics
 from pathlib import Path
@@ -141,10 +142,14 @@ def compare(
     if entry_b["average"] != average:
         raise ResultsError(f"{name_a} reports {average} averages, {name_b} {entry_b['average']}: not comparable")
     runs_b = {(run["fold"], run["seed"]): run for run in entry_b["runs"]}
-    pairs = [(run, runs_b[(run["fold"], run["seed"])]) for run in entry_a["runs"] if (run["fold"], run["seed"]) in runs_b]
+    pairs = [
+        (run, runs_b[(run["fold"], run["seed"])]) for run in entry_a["runs"] if (run["fold"], run["seed"]) in runs_b
+    ]
     if not pairs:
         raise ResultsError(f"{name_a} and {name_b} have no runs of the same fold and seed")
-    missing = [run["name"] for pair in pairs for run in pair if not (Path(run["directory"]) / PREDICTIONS_FILE).exists()]
+    missing = [
+        run["name"] for pair in pairs for run in pair if not (Path(run["directory"]) / PREDICTIONS_FILE).exists()
+    ]
     lines_a: List[Dict[str, Any]] = []
     lines_b: List[Dict[str, Any]] = []
     if not missing:

@@ -5,6 +5,7 @@ order: the predicted `entities` and `relations` (as `allennlp predict` writes th
 sentence's `gold` annotation; relations of a symmetric type carry `"symmetric": true`, so that the
 file can be scored without the types file.
 """
+
 import json
 import os
 from pathlib import Path
@@ -82,5 +83,7 @@ def _lines(path: Path) -> Iterator[Dict[str, Any]]:
                 raise ResultsError(f"{path}, line {number}: not JSON ({error.msg})") from None
             missing = [key for key in ("tokens", "entities", "relations", "gold") if key not in line]
             if missing:
-                raise ResultsError(f"{path}, line {number}: no {', '.join(missing)} (written by write_test_predictions?)")
+                raise ResultsError(
+                    f"{path}, line {number}: no {', '.join(missing)} (written by write_test_predictions?)"
+                )
             yield line

@@ -1,4 +1,5 @@
 """The runs of an experiment: one config, seed and (for cross-validation) fold each, one folder each."""
+
 import json
 import shutil
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Test figures of runs against one config value that varies between them (e.g. the number of negatives)."""
+
 import json
 import statistics
 from pathlib import Path

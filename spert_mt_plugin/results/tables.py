@@ -1,4 +1,5 @@
 """Mean ± standard deviation of every test figure over a config's runs, as JSON and Markdown."""
+
 import statistics
 from typing import Any, Dict, List
 

@@ -1,6 +1,7 @@
 """
 The HTTP service: a JSON prediction endpoint, a health endpoint and a page that draws predictions.
 """
+
 import logging
 import time
 from pathlib import Path

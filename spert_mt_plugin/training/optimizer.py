@@ -1,6 +1,7 @@
 """
 SpERT's optimizer with a separate learning rate for the task heads.
 """
+
 import logging
 import math
 import re

@@ -1,4 +1,5 @@
 """One line per epoch on the console: which run, which epoch, how long the rest of the run will take."""
+
 import sys
 import time
 from typing import Any, Dict, Optional

@@ -1,11 +1,10 @@
 import json
+import os
 
 import pytest
 
-import os
-
 from spert_mt_plugin.commands.experiments import run_experiments, run_settings
-from spert_mt_plugin.results.comparison import f1_of_counts, count_matrices
+from spert_mt_plugin.results.comparison import count_matrices, f1_of_counts
 from spert_mt_plugin.results.predictions import read_predictions
 from spert_mt_plugin.results.runs import Run, UnfinishedRuns, plan_runs
 from spert_mt_plugin.results.tables import aggregate, convention, markdown_table
@@ -24,7 +23,11 @@ def fake_metrics(value: float, macro: float) -> dict:
 
 
 def test_mean_and_sample_std_micro_and_macro():
-    runs = [{"metrics": fake_metrics(0.5, 0.2)}, {"metrics": fake_metrics(0.7, 0.4)}, {"metrics": fake_metrics(0.6, 0.3)}]
+    runs = [
+        {"metrics": fake_metrics(0.5, 0.2)},
+        {"metrics": fake_metrics(0.7, 0.4)},
+        {"metrics": fake_metrics(0.6, 0.3)},
+    ]
     micro = aggregate(runs, "micro")
     assert micro["rel_f1"]["mean"] == pytest.approx(0.6)
     # sample std of 0.5, 0.7, 0.6: sqrt(((.1)^2 + (.1)^2 + 0) / 2) = 0.1
@@ -74,8 +77,9 @@ def test_a_table_only_call_trains_nothing_and_names_unfinished_runs(tmp_path):
     def must_not_train(*args):
         raise AssertionError("a --table-only call trained a run")
 
-    results = run_experiments([CONFIG], [1, 2], None, tmp_path, train=must_not_train, results_name="table2",
-                              table_only=True)
+    results = run_experiments(
+        [CONFIG], [1, 2], None, tmp_path, train=must_not_train, results_name="table2", table_only=True
+    )
     assert results["configs"]["experiment"]["summary"]["ner_f1"]["mean"] == pytest.approx(0.7)
     assert "70.00 ± 28.28" in (tmp_path / "table2.md").read_text()
     assert (tmp_path / "table2.json").exists() and not (tmp_path / "results.md").exists()
@@ -94,8 +98,9 @@ def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
     assert dict(os.environ) == environment
     runs = results["configs"]["experiment"]["runs"]
     assert [r["seed"] for r in runs] == [1, 2]
-    assert [json.loads((tmp_path / "experiment" / f"seed_{s}" / "config.json").read_text())["random_seed"]
-            for s in (1, 2)] == [1, 2]
+    assert [
+        json.loads((tmp_path / "experiment" / f"seed_{s}" / "config.json").read_text())["random_seed"] for s in (1, 2)
+    ] == [1, 2]
     assert all(0.0 <= r["metrics"]["test_rel_f1"] <= 1.0 for r in runs)
     # Each run keeps its test predictions with the gold annotation: scored again they give its test figures.
     for run in runs:
@@ -109,15 +114,18 @@ def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
     # Predictions without the gold annotation (as `allennlp predict` writes them) are written again.
     predictions = tmp_path / "experiment" / "seed_1" / "test_predictions.jsonl"
     kept = predictions.read_text()
-    predictions.write_text("".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "gold"}) + "\n"
-                                   for x in kept.splitlines()))
+    predictions.write_text(
+        "".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "gold"}) + "\n" for x in kept.splitlines())
+    )
     run_experiments([CONFIG], [1, 2], None, tmp_path, table_only=True)
     assert predictions.read_text() == kept
     first = (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime
     (tmp_path / "experiment" / "seed_2" / "metrics.json").unlink()
     again = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
     assert (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime == first
-    assert again["configs"]["experiment"]["runs"][1]["metrics"]["test_rel_f1"] == pytest.approx(runs[1]["metrics"]["test_rel_f1"])
+    assert again["configs"]["experiment"]["runs"][1]["metrics"]["test_rel_f1"] == pytest.approx(
+        runs[1]["metrics"]["test_rel_f1"]
+    )
     assert "mean ± std (2 runs)" in markdown_table(again)
 
 
@@ -153,8 +161,14 @@ def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
 
     results = run_experiments([CONFIG], [1, 2], None, runs_dir, train=None, table_only=True, export_dir=kept)
     exported = sorted(p.name for p in (kept / "experiment" / "seed_1").iterdir())
-    assert exported == ["config.json", "metrics.json", "metrics_epoch_0.json", "metrics_epoch_1.json",
-                        "metrics_epoch_2.json", "test_predictions.jsonl"]
+    assert exported == [
+        "config.json",
+        "metrics.json",
+        "metrics_epoch_0.json",
+        "metrics_epoch_1.json",
+        "metrics_epoch_2.json",
+        "test_predictions.jsonl",
+    ]
     assert json.loads((kept / "experiment" / "seed_2" / "config.json").read_text()) == {"random_seed": 2}
     # the table is written into the export as well, and can be rebuilt from it alone
     assert "70.00 ± 28.28" in (kept / "results.md").read_text()

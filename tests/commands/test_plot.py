@@ -18,8 +18,19 @@ def write_run(folder, values, validation=True, best_epoch=None):
 
 
 def test_learning_curves_are_read_per_epoch_in_order_and_drawn(tmp_path):
-    values = [(0.1, 0.0), (0.5, 0.2), (0.7, 0.4), (0.72, 0.45), (0.8, 0.5), (0.81, 0.55), (0.82, 0.6), (0.83, 0.6),
-              (0.84, 0.61), (0.85, 0.62), (0.855, 0.63)]  # 11 epochs: epoch 10 must sort after epoch 9
+    values = [
+        (0.1, 0.0),
+        (0.5, 0.2),
+        (0.7, 0.4),
+        (0.72, 0.45),
+        (0.8, 0.5),
+        (0.81, 0.55),
+        (0.82, 0.6),
+        (0.83, 0.6),
+        (0.84, 0.61),
+        (0.85, 0.62),
+        (0.855, 0.63),
+    ]  # 11 epochs: epoch 10 must sort after epoch 9
     mt = write_run(tmp_path / "runs" / "spert_mt", values)
     baseline = write_run(tmp_path / "runs" / "spert", [(0.2, 0.1), (0.6, 0.3)])
     curve = learning_curve(mt)
@@ -56,8 +67,9 @@ def test_the_epoch_each_run_reaches_the_reference_runs_final_figures(tmp_path):
     baseline = write_run(tmp_path / "spert", [(0.5, 0.2), (0.7, 0.4), (0.8, 0.5)])
     fast = write_run(tmp_path / "spert_mt", [(0.6, 0.1), (0.8, 0.45), (0.81, 0.5), (0.82, 0.6)])
     slow = write_run(tmp_path / "slow", [(0.6, 0.1), (0.79, 0.6)])
-    curves = plot_learning_curves([str(baseline), str(fast), str(slow)], str(tmp_path / "c.png"),
-                                  labels=["SpERT", "SpERT.MT", "slow"])
+    curves = plot_learning_curves(
+        [str(baseline), str(fast), str(slow)], str(tmp_path / "c.png"), labels=["SpERT", "SpERT.MT", "slow"]
+    )
     assert reaching_lines(curves, "SpERT") == [
         "SpERT.MT reaches SpERT's NER F1 80.00 (its epoch 3) at epoch 2; RE F1 50.00 (its epoch 3) at epoch 3",
         "slow reaches SpERT's NER F1 80.00 (its epoch 3) not within its 2 epochs; RE F1 50.00 (its epoch 3) at epoch 2",

@@ -25,8 +25,14 @@ def annotations(instances):
         result[metadata["doc_id"]] = (
             tokens,
             [(" ".join(tokens[s:e]), t) for s, e, t in entities],
-            [(" ".join(tokens[entities[h][0]:entities[h][1]]), " ".join(tokens[entities[t][0]:entities[t][1]]), r)
-             for h, t, r in metadata["relations"]],
+            [
+                (
+                    " ".join(tokens[entities[h][0] : entities[h][1]]),
+                    " ".join(tokens[entities[t][0] : entities[t][1]]),
+                    r,
+                )
+                for h, t, r in metadata["relations"]
+            ],
         )
     return result
 
@@ -160,9 +166,12 @@ def test_model_trains_on_a_brat_folder(tmp_path):
     from allennlp.commands.train import train_model_from_file
 
     overrides = {
-        "dataset_reader.type": "brat", "dataset_reader.types_file": CONF,
+        "dataset_reader.type": "brat",
+        "dataset_reader.types_file": CONF,
         "vocabulary.types_file": CONF,
-        "train_data_path": str(BRAT), "validation_data_path": str(BRAT), "test_data_path": str(BRAT),
+        "train_data_path": str(BRAT),
+        "validation_data_path": str(BRAT),
+        "test_data_path": str(BRAT),
         "trainer.num_epochs": 2,
     }
     train_model_from_file(str(FIXTURES / "experiment.jsonnet"), str(tmp_path / "run"), json.dumps(overrides))

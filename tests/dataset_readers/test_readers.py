@@ -60,9 +60,7 @@ def test_word_piece_offsets_follow_the_encoder_tokenizer():
 
 def test_span_max_iou_by_hand():
     # gold entity: words 1..2 (inclusive)
-    instance = make_reader(max_span_width=2).text_to_instance(
-        ["a", "b", "c", "d", "e", "f"], [(1, 3, "Person")], []
-    )
+    instance = make_reader(max_span_width=2).text_to_instance(["a", "b", "c", "d", "e", "f"], [(1, 3, "Person")], [])
     spans = [tuple(span) for span in instance["spans"].spans.tolist()]
     iou = dict(zip(spans, instance["span_max_iou"].tensor.tolist()))
     assert iou[(1, 2)] == pytest.approx(1.0)
@@ -103,8 +101,10 @@ def test_sentence_without_entities_has_no_entity_spans_and_pads_in_a_batch():
     assert batch["entity_spans"].tolist() == [[[-1, -1]], [[0, 0]]]
     short = make_reader().text_to_instance(["Hi"], [], [])
     _, batch = tensors([short, other])
-    assert batch["spans"].tolist() == [[[0, 0], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1]],
-                                       [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]]]
+    assert batch["spans"].tolist() == [
+        [[0, 0], [-1, -1], [-1, -1], [-1, -1], [-1, -1], [-1, -1]],
+        [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]],
+    ]
 
 
 def test_nested_entities_are_kept():
@@ -137,16 +137,21 @@ def test_json_lines_input(tmp_path):
 def test_types_file_gives_fixed_label_ids_and_symmetric_relations():
     vocab = TypesFileVocabulary.from_types_file(TYPES)
     assert vocab.get_index_to_token_vocabulary("entity_labels") == {
-        0: "NA", 1: "Person", 2: "Organization", 3: "Location"
+        0: "NA",
+        1: "Person",
+        2: "Organization",
+        3: "Location",
     }
     assert list(vocab.get_token_to_index_vocabulary("symmetric_relation_labels")) == ["Married_To"]
 
 
 def test_empty_sentences_are_skipped_and_counted(tmp_path, caplog):
     path = tmp_path / "with_empty.json"
-    path.write_text(json.dumps([
-        {"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": [], "relations": []}
-    ]))
+    path.write_text(
+        json.dumps(
+            [{"tokens": [], "entities": [], "relations": []}, {"tokens": ["Bob"], "entities": [], "relations": []}]
+        )
+    )
     with caplog.at_level(logging.WARNING):
         instances = list(make_reader().read(str(path)))
     assert len(instances) == 1
@@ -174,14 +179,22 @@ BAD_DOCUMENTS = [
     ('[{"tokens": ["a"], "entities": {"start": 0}, "relations": []}]', "'entities' must be a list"),
     ('[{"tokens": ["a"], "entities": [3], "relations": []}]', "entity 0: expected a JSON object, got int"),
     ('[{"tokens": ["a", 3]}]', "'tokens' must be a list of strings"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}], "relations": []}]',
-     "entity 0 spans [0, 2)"),
-    ('[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}], "relations": []}]',
-     "start < end"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}], "relations": []}]',
-     "entity 0: missing key 'end'"),
-    ('[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}], "relations": []}]',
-     "type 'Animal', which is not in the types file"),
+    (
+        '[{"tokens": ["a"], "entities": [{"start": 0, "end": 2, "type": "Person"}], "relations": []}]',
+        "entity 0 spans [0, 2)",
+    ),
+    (
+        '[{"tokens": ["a", "b"], "entities": [{"start": 1, "end": 1, "type": "Person"}], "relations": []}]',
+        "start < end",
+    ),
+    (
+        '[{"tokens": ["a"], "entities": [{"start": 0, "type": "Person"}], "relations": []}]',
+        "entity 0: missing key 'end'",
+    ),
+    (
+        '[{"tokens": ["a"], "entities": [{"start": 0, "end": 1, "type": "Animal"}], "relations": []}]',
+        "type 'Animal', which is not in the types file",
+    ),
     ('[{"tokens": ["a"], "entities": []}]', "has 'entities' but no 'relations'"),
     ('[{"tokens": ["a"], "relations": []}]', "has 'relations' but no 'entities'"),
     ('[{"tokens": ["a"]}]', "document 0: the document has no annotation"),
@@ -228,11 +241,16 @@ def test_bad_json_line_names_the_line(tmp_path):
 
 def test_bad_dygie_relation_names_the_sentence(tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text(json.dumps({
-        "doc_key": "d1", "sentences": [["a", "b"], ["c", "d"]],
-        "ner": [[[0, 0, "Person"]], [[2, 3, "Person"]]],
-        "relations": [[], [[2, 3, 0, 0, "WORKS_FOR"]]],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "doc_key": "d1",
+                "sentences": [["a", "b"], ["c", "d"]],
+                "ner": [[[0, 0, "Person"]], [[2, 3, "Person"]]],
+                "relations": [[], [[2, 3, 0, 0, "WORKS_FOR"]]],
+            }
+        )
+    )
     with pytest.raises(DataError, match=r"doc_key d1\), sentence 1: relation 0 has tail span \[0, 0\]"):
         list(make_reader(DygieJsonlReader).read(str(path)))
 
@@ -259,10 +277,14 @@ def test_span_list_field_rejects_spans_outside_the_sentence():
 
 def test_unannotated_documents_are_prediction_input_not_sentences_without_entities(tmp_path):
     path = tmp_path / "raw.json"
-    path.write_text(json.dumps([
-        {"tokens": ["Bob", "left", "."], "orig_id": "raw"},
-        {"tokens": ["Eve", "."], "entities": [], "relations": []},
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {"tokens": ["Bob", "left", "."], "orig_id": "raw"},
+                {"tokens": ["Eve", "."], "entities": [], "relations": []},
+            ]
+        )
+    )
     reader = make_reader(require_annotation=False)
     raw, empty = list(reader.read(str(path)))
     # Unannotated: no gold fields at all, so nothing is scored against an empty gold.
@@ -286,16 +308,36 @@ def test_unannotated_dygie_documents(tmp_path):
 
 def test_unknown_label_without_types_file_names_file_and_document_when_indexed(tmp_path):
     path = tmp_path / "typo.json"
-    path.write_text(json.dumps([
-        {"tokens": ["Bob", "left", "Acme"], "orig_id": "good",
-         "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
-         "relations": [{"head": 0, "tail": 1, "type": "Works_For"}]},
-        {"tokens": ["Eve", "left"], "orig_id": "typo",
-         "entities": [{"start": 0, "end": 1, "type": "Persn"}], "relations": []},
-        {"tokens": ["Bob", "left", "Acme"], "orig_id": "typo2",
-         "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
-         "relations": [{"head": 0, "tail": 1, "type": "Works_at"}]},
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "tokens": ["Bob", "left", "Acme"],
+                    "orig_id": "good",
+                    "entities": [
+                        {"start": 0, "end": 1, "type": "Person"},
+                        {"start": 2, "end": 3, "type": "Organization"},
+                    ],
+                    "relations": [{"head": 0, "tail": 1, "type": "Works_For"}],
+                },
+                {
+                    "tokens": ["Eve", "left"],
+                    "orig_id": "typo",
+                    "entities": [{"start": 0, "end": 1, "type": "Persn"}],
+                    "relations": [],
+                },
+                {
+                    "tokens": ["Bob", "left", "Acme"],
+                    "orig_id": "typo2",
+                    "entities": [
+                        {"start": 0, "end": 1, "type": "Person"},
+                        {"start": 2, "end": 3, "type": "Organization"},
+                    ],
+                    "relations": [{"head": 0, "tail": 1, "type": "Works_at"}],
+                },
+            ]
+        )
+    )
     good, typo, typo2 = list(make_reader(types_file=None).read(str(path)))
     vocab, _ = tensors([good])
     unknown_entity = r"typo.json, document 1 \(orig_id typo\): entity type\(s\) 'Persn' are not in the vocabulary"

@@ -1,4 +1,5 @@
 """The readers on the real datasets in ../shared/data (skipped when absent): SOURCES.md's counts."""
+
 import pytest
 
 from spert_mt_plugin.dataset_readers import DygieJsonlReader, SpertJsonReader
@@ -49,10 +50,7 @@ def test_nested_entities_are_kept_in_scierc():
     nested = 0
     for instance in reader(SpertJsonReader, "scierc").read(str(SHARED_DATA / "scierc/scierc_train.json")):
         entities = instance["metadata"].metadata["entities"]
-        nested += sum(
-            1 for a in entities for b in entities
-            if a != b and a[0] <= b[0] and b[1] <= a[1]
-        )
+        nested += sum(1 for a in entities for b in entities if a != b and a[0] <= b[0] and b[1] <= a[1])
     assert nested == 61
 
 
@@ -68,11 +66,13 @@ def test_scierc_in_dygie_format_gives_the_same_annotations(split, spert_name):
         for instance in instances:
             m = instance["metadata"].metadata
             ents = m["entities"]
-            result.append((
-                tuple(m["tokens"]),
-                frozenset(ents),
-                frozenset((ents[h], ents[t], label) for h, t, label in m["relations"]),
-            ))
+            result.append(
+                (
+                    tuple(m["tokens"]),
+                    frozenset(ents),
+                    frozenset((ents[h], ents[t], label) for h, t, label in m["relations"]),
+                )
+            )
         return sorted(result, key=repr)
 
     assert annotations(dygie) == annotations(spert)

@@ -16,5 +16,7 @@ def test_read_folder_gives_each_document_with_its_located_sentences():
     assert sentences[0][1].tokens[:2] == ["Ada", "Lovelace"] and sentences[0][1].entities[0] == (0, 2, "Person")
     # what cannot be represented is in the document's report, with its line
     assert sorted((item.line, item.kind) for item in document.skipped) == [
-        (12, "relation"), (14, "attribute"), (15, "note")
+        (12, "relation"),
+        (14, "attribute"),
+        (15, "note"),
     ]

@@ -21,11 +21,12 @@ def brat_annotations(folder):
     result = {}
     for txt in sorted(Path(folder).glob("*.txt")):
         document = read_brat_document(txt)
-        text = lambda e: " ".join(document.text[e.start:e.end].split())  # noqa: E731
+        text = lambda e: " ".join(document.text[e.start : e.end].split())  # noqa: E731
         entities = Counter((e.type, text(e)) for e in document.entities.values())
         relations = Counter(
             (r.type, text(document.entities[r.head]), text(document.entities[r.tail]))
-            for r in document.relations if r.head in document.entities and r.tail in document.entities
+            for r in document.relations
+            if r.head in document.entities and r.tail in document.entities
         )
         result[txt.stem] = (entities, relations)
     return result
@@ -62,21 +63,34 @@ def test_converted_json_is_reader_input(tmp_path):
 
 def test_predictions_become_brat_with_the_original_text_and_scores_as_notes(tmp_path):
     text = "Bob met  Carol in Oslo.\nEve left."
-    prediction = {"document": text, "orig_id": "news 7", "sentences": [
-        {"tokens": ["Bob", "met", "Carol", "in", "Oslo", "."],
-         "entities": [{"type": "Person", "start": 0, "end": 1, "char_start": 0, "char_end": 3, "score": 3.25},
-                      {"type": "Location", "start": 4, "end": 5, "char_start": 18, "char_end": 22, "score": 1.5}],
-         "relations": [{"type": "Located_In", "head": 0, "tail": 1, "score": 0.9}]},
-        {"tokens": ["Eve", "left", "."],
-         "entities": [{"type": "Person", "start": 0, "end": 1, "char_start": 24, "char_end": 27, "score": 2.0}],
-         "relations": []},
-    ]}
+    prediction = {
+        "document": text,
+        "orig_id": "news 7",
+        "sentences": [
+            {
+                "tokens": ["Bob", "met", "Carol", "in", "Oslo", "."],
+                "entities": [
+                    {"type": "Person", "start": 0, "end": 1, "char_start": 0, "char_end": 3, "score": 3.25},
+                    {"type": "Location", "start": 4, "end": 5, "char_start": 18, "char_end": 22, "score": 1.5},
+                ],
+                "relations": [{"type": "Located_In", "head": 0, "tail": 1, "score": 0.9}],
+            },
+            {
+                "tokens": ["Eve", "left", "."],
+                "entities": [{"type": "Person", "start": 0, "end": 1, "char_start": 24, "char_end": 27, "score": 2.0}],
+                "relations": [],
+            },
+        ],
+    }
     (tmp_path / "pred.jsonl").write_text(json.dumps(prediction) + "\n")
     conversions.spert_to_brat(str(tmp_path / "pred.jsonl"), str(tmp_path / "brat"))
     assert (tmp_path / "brat" / "news_7.txt").read_text() == text
     ann = (tmp_path / "brat" / "news_7.ann").read_text().splitlines()
     assert ann[:4] == [
-        "T1\tPerson 0 3\tBob", "T2\tLocation 18 22\tOslo", "T3\tPerson 24 27\tEve", "R1\tLocated_In Arg1:T1 Arg2:T2"
+        "T1\tPerson 0 3\tBob",
+        "T2\tLocation 18 22\tOslo",
+        "T3\tPerson 24 27\tEve",
+        "R1\tLocated_In Arg1:T1 Arg2:T2",
     ]
     assert "#4\tAnnotatorNotes R1\tscore 0.9000" in ann
     # corrected in brat, it is training data again
@@ -113,7 +127,13 @@ def test_bad_spert_input_names_the_document(tmp_path):
 
 def test_convert_command(tmp_path):
     command = [
-        sys.executable, "-m", "allennlp", "spert-convert", "brat-to-spert", str(BRAT), str(tmp_path / "data.json")
+        sys.executable,
+        "-m",
+        "allennlp",
+        "spert-convert",
+        "brat-to-spert",
+        str(BRAT),
+        str(tmp_path / "data.json"),
     ]
     result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert "5 sentences, 15 entities, 8 relations" in result.stdout

@@ -7,10 +7,17 @@ from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
 def test_read_sentences_makes_indices_sentence_level_and_restores_brackets(tmp_path):
     path = tmp_path / "data.jsonl"
-    path.write_text(json.dumps({
-        "doc_key": "d", "sentences": [["Bob", "left"], ["Acme", "-LRB-", "Oslo", "-RRB-"]],
-        "ner": [[[0, 0, "Person"]], [[2, 2, "ORG"], [4, 4, "LOC"]]], "relations": [[], [[4, 4, 2, 2, "LOCATED-IN"]]],
-    }) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "doc_key": "d",
+                "sentences": [["Bob", "left"], ["Acme", "-LRB-", "Oslo", "-RRB-"]],
+                "ner": [[[0, 0, "Person"]], [[2, 2, "ORG"], [4, 4, "LOC"]]],
+                "relations": [[], [[4, 4, 2, 2, "LOCATED-IN"]]],
+            }
+        )
+        + "\n"
+    )
     assert list(dygie.read_sentences(str(path))) == [
         (f"{path}, line 1 (doc_key d), sentence 0", Sentence(["Bob", "left"], [(0, 1, "Person")], [], "d#0")),
         (

@@ -1,4 +1,5 @@
 """`formats/` sits below the dataset readers: it never imports them (nor anything above them)."""
+
 import subprocess
 import sys
 

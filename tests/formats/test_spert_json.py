@@ -13,7 +13,8 @@ def test_json_documents_of_an_array_and_of_json_lines_name_their_place(tmp_path)
     (tmp_path / "lines.jsonl").write_text("\n".join(json.dumps(d) for d in documents) + "\n\n")
     array, lines = str(tmp_path / "array.json"), str(tmp_path / "lines.jsonl")
     assert list(iter_json_documents(array)) == [
-        (f"{array}, document 0", documents[0]), (f"{array}, document 1", documents[1])
+        (f"{array}, document 0", documents[0]),
+        (f"{array}, document 1", documents[1]),
     ]
     assert list(iter_json_documents(lines)) == [(f"{lines}, line 1", documents[0]), (f"{lines}, line 2", documents[1])]
 
@@ -30,11 +31,19 @@ def test_require_and_is_annotated_name_the_location():
 
 def test_read_sentences_gives_located_sentences_annotated_or_not(tmp_path):
     path = tmp_path / "data.json"
-    path.write_text(json.dumps([
-        {"tokens": ["Bob", "left"], "orig_id": 7,
-         "entities": [{"type": "Person", "start": 0, "end": 1}], "relations": []},
-        {"tokens": ["Eve", "left"]},
-    ]))
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "tokens": ["Bob", "left"],
+                    "orig_id": 7,
+                    "entities": [{"type": "Person", "start": 0, "end": 1}],
+                    "relations": [],
+                },
+                {"tokens": ["Eve", "left"]},
+            ]
+        )
+    )
     assert list(read_sentences(str(path))) == [
         (f"{path}, document 0 (orig_id 7)", Sentence(["Bob", "left"], [(0, 1, "Person")], [], "7")),
         (f"{path}, document 1", Sentence(["Eve", "left"], None, None, None)),

@@ -6,7 +6,8 @@ def test_blank_pipeline_tokenizes_and_splits_sentences_without_a_model():
     assert nlp.pipe_names == ["sentencizer"]
     document = parse(nlp, "Ada met Bob. They left.")
     assert [[token.text for token in sentence] for sentence in document.sents] == [
-        ["Ada", "met", "Bob", "."], ["They", "left", "."]
+        ["Ada", "met", "Bob", "."],
+        ["They", "left", "."],
     ]
 
 

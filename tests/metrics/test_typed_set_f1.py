@@ -72,6 +72,10 @@ def test_no_predictions_and_no_gold_give_zero_not_an_error():
     metric = RelationF1()
     metric([[]], [[]])
     assert metric.get_metric() == {
-        "precision": 0.0, "recall": 0.0, "f1": 0.0,
-        "macro_precision": 0.0, "macro_recall": 0.0, "macro_f1": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+        "macro_precision": 0.0,
+        "macro_recall": 0.0,
+        "macro_f1": 0.0,
     }

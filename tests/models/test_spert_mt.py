@@ -55,8 +55,12 @@ def test_parameter_names_are_those_of_saved_archives(variant):
     model, _, _ = model_and_instances(**ABLATIONS[variant])
     names = {name for name in model.state_dict() if not name.startswith("_embedder.")}
     if variant == "full":
-        heads = {f"_{kind}_head.{layer}.{p}" for kind in ("entity", "relation")
-                 for layer in ("identification", "classification") for p in ("weight", "bias")}
+        heads = {
+            f"_{kind}_head.{layer}.{p}"
+            for kind in ("entity", "relation")
+            for layer in ("identification", "classification")
+            for p in ("weight", "bias")
+        }
         heads -= {"_entity_head.classification.bias", "_relation_head.classification.bias"}
     else:
         heads = {f"_{kind}_head.classification.{p}" for kind in ("entity", "relation") for p in ("weight", "bias")}

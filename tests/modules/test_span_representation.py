@@ -41,12 +41,17 @@ def test_c_of_a_span_is_its_pooled_words_and_its_width_embedding():
     spans = torch.tensor([[[0, 1], [1, 3], [2, 2], [0, 3]]])
     c = span_representation(words_table(), spans, width_embedding())
     assert c.shape == (1, 4, 5)
-    assert torch.allclose(c[0], torch.tensor([
-        [3.0, 0.0, 2.0, 0.3, 0.4],
-        [3.0, 5.0, 1.0, 0.5, 0.6],
-        [0.0, 5.0, 1.0, 0.1, 0.2],
-        [3.0, 5.0, 2.0, 0.5, 0.6],  # 4 words: width 3, clamped to the last embedding (2)
-    ]))
+    assert torch.allclose(
+        c[0],
+        torch.tensor(
+            [
+                [3.0, 0.0, 2.0, 0.3, 0.4],
+                [3.0, 5.0, 1.0, 0.5, 0.6],
+                [0.0, 5.0, 1.0, 0.1, 0.2],
+                [3.0, 5.0, 2.0, 0.5, 0.6],  # 4 words: width 3, clamped to the last embedding (2)
+            ]
+        ),
+    )
 
 
 def test_x_of_a_span_appends_the_sentence_cls_embedding():

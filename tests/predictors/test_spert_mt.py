@@ -53,6 +53,7 @@ def test_batch_prediction_matches_single_prediction(predictor):
     inputs = [{"tokens": ["Bob", "is", "married", "to", "Carol", "."]}, {"sentence": "Dan lives in Paris."}]
     batch = predictor.predict_batch_json(inputs)
     single = [predictor.predict_json(i) for i in inputs]
+
     def entities(result):
         return [(e["start"], e["end"], e["type"]) for e in result["entities"]]
 
@@ -96,8 +97,18 @@ def test_odd_unicode_and_long_documents_work(predictor):
 def test_allennlp_predict_cli_with_dataset_reader_output_is_reader_input(trained_archive, tmp_path):
     output = tmp_path / "predictions.jsonl"
     command = [
-        sys.executable, "-m", "allennlp", "predict", trained_archive, str(SENTENCES),
-        "--use-dataset-reader", "--batch-size", "4", "--output-file", str(output), "--silent",
+        sys.executable,
+        "-m",
+        "allennlp",
+        "predict",
+        trained_archive,
+        str(SENTENCES),
+        "--use-dataset-reader",
+        "--batch-size",
+        "4",
+        "--output-file",
+        str(output),
+        "--silent",
     ]
     subprocess.run(command, check=True, cwd=PROJECT_ROOT, capture_output=True)
     lines = output.read_text().splitlines()
@@ -137,7 +148,9 @@ def test_long_documents_are_predicted_in_bounded_batches_with_the_same_results(t
 
     bounded.model.forward_on_instances = recording
     sentences = [
-        "Bob is married to Carol.", "Ada Lovelace works for Acme Corp in Paris and Oslo since May.", "Eve left."
+        "Bob is married to Carol.",
+        "Ada Lovelace works for Acme Corp in Paris and Oslo since May.",
+        "Eve left.",
     ]
     document = " ".join(sentences[i % 3] for i in range(20))
     a, b = bounded.predict_json({"document": document}), unbounded.predict_json({"document": document})

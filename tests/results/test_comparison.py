@@ -1,4 +1,5 @@
 """The paired comparison of two configs, on hand-built predictions whose answer is known."""
+
 import json
 
 import numpy
@@ -20,13 +21,19 @@ def line(predicted_entities, gold_entities, predicted_relations=(), gold_relatio
     """A predictions line: entities as (start, end, type), relations as (head, tail, type[, symmetric])."""
 
     def relations(items):
-        return [dict({"head": r[0], "tail": r[1], "type": r[2]}, **({"symmetric": True} if len(r) > 3 else {}))
-                for r in items]
+        return [
+            dict({"head": r[0], "tail": r[1], "type": r[2]}, **({"symmetric": True} if len(r) > 3 else {}))
+            for r in items
+        ]
 
     entities = [{"start": s, "end": e, "type": t} for s, e, t in predicted_entities]
     gold = [{"start": s, "end": e, "type": t} for s, e, t in gold_entities]
-    return {"tokens": ["w"] * 10, "entities": entities, "relations": relations(predicted_relations),
-            "gold": {"entities": gold, "relations": relations(gold_relations)}}
+    return {
+        "tokens": ["w"] * 10,
+        "entities": entities,
+        "relations": relations(predicted_relations),
+        "gold": {"entities": gold, "relations": relations(gold_relations)},
+    }
 
 
 PERSON, PLACE = (0, 1, "Peop"), (3, 5, "Loc")
@@ -59,16 +66,20 @@ def test_a_difference_on_one_sentence_of_many_is_not_significant():
 def test_f1_of_counts_by_hand_micro_and_macro():
     # Peop: tp 2, fp 0, fn 2 -> P 1, R 0.5, F1 2/3;  Loc: tp 1, fp 1, fn 0 -> P 0.5, R 1, F1 2/3.
     # micro: tp 3, fp 1, fn 2 -> P 3/4, R 3/5, F1 = 2 * 0.45 / 1.35 = 2/3.
-    lines = [line([PERSON, PLACE], [PERSON, PLACE, (6, 7, "Peop")]),
-             line([PERSON, (7, 8, "Loc")], [PERSON, (8, 9, "Peop")])]
+    lines = [
+        line([PERSON, PLACE], [PERSON, PLACE, (6, 7, "Peop")]),
+        line([PERSON, (7, 8, "Loc")], [PERSON, (8, 9, "Peop")]),
+    ]
     counts, _ = count_matrices(lines, lines, "ner")
     assert counts.sum(0).tolist() == [[1, 1, 0], [2, 0, 2]]  # types sorted: Loc, Peop
     assert f1_of_counts(counts.sum(0), "micro") == pytest.approx(2 / 3)
     assert f1_of_counts(counts.sum(0), "macro") == pytest.approx(2 / 3)
     # ... and as the model's metric computes it
     metric = NerF1()
-    metric([[(e["start"], e["end"], e["type"]) for e in x["entities"]] for x in lines],
-           [[(e["start"], e["end"], e["type"]) for e in x["gold"]["entities"]] for x in lines])
+    metric(
+        [[(e["start"], e["end"], e["type"]) for e in x["entities"]] for x in lines],
+        [[(e["start"], e["end"], e["type"]) for e in x["gold"]["entities"]] for x in lines],
+    )
     assert metric.get_metric()["macro_f1"] == pytest.approx(2 / 3)
     # shuffled totals: a leading axis of samples
     assert f1_of_counts(numpy.stack([counts.sum(0), counts[0]]), "micro").shape == (2,)
@@ -77,7 +88,9 @@ def test_f1_of_counts_by_hand_micro_and_macro():
 def test_relations_symmetric_in_either_direction_and_strict_needs_entity_types():
     mention_a, mention_b = (0, 1, "Task"), (3, 4, "Method")
     wrong_type = (3, 4, "Task")
-    sentence = line([mention_a, wrong_type], [mention_a, mention_b], [(1, 0, "COMPARE", True)], [(0, 1, "COMPARE", True)])
+    sentence = line(
+        [mention_a, wrong_type], [mention_a, mention_b], [(1, 0, "COMPARE", True)], [(0, 1, "COMPARE", True)]
+    )
     items = sentence_items(sentence)
     predicted, gold = items["rel"]
     assert set(predicted) == set(gold)  # reversed, but symmetric; spans match
@@ -98,14 +111,22 @@ def write_run(directory, seed, lines, f1):
     run.mkdir(parents=True)
     (run / "test_predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     metrics = {f"test_{task}_f1": f1 for task in ("ner", "rel", "rel_strict")}
-    return {"name": f"{directory.name} (seed {seed})", "seed": seed, "fold": None, "directory": str(run),
-            "metrics": metrics}
+    return {
+        "name": f"{directory.name} (seed {seed})",
+        "seed": seed,
+        "fold": None,
+        "directory": str(run),
+        "metrics": metrics,
+    }
 
 
 def test_compare_pairs_runs_by_seed_and_pools_their_sentences(tmp_path):
     good = [line([PERSON], [PERSON]) for _ in range(20)]
     bad = [line([], [PERSON]) for _ in range(20)]
-    a = {"average": "micro", "runs": [write_run(tmp_path / "a", 13, good, 0.9), write_run(tmp_path / "a", 14, good, 0.8)]}
+    a = {
+        "average": "micro",
+        "runs": [write_run(tmp_path / "a", 13, good, 0.9), write_run(tmp_path / "a", 14, good, 0.8)],
+    }
     # B's runs listed in another order: pairs follow the seeds
     b = {"average": "micro", "runs": [write_run(tmp_path / "b", 14, bad, 0.5), write_run(tmp_path / "b", 13, bad, 0.6)]}
     result = compare("a", a, "b", b, samples=1000)

@@ -92,17 +92,27 @@ def test_page_draws_entities_and_relations_in_headless_chromium(trained_archive,
         text = urllib.parse.quote("Ada Lovelace works for Acme Corp in Paris.")
         url = f"http://127.0.0.1:{port}/?text={text}"
         flags = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
         ]
         dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
         assert 'data-done="yes"' in dom
         assert dom.count('class="entity"') >= 2
         assert 'class="relation" data-type="Works_For"' in dom
         screenshot = tmp_path / "page.png"
-        subprocess.run([CHROMIUM, *flags, "--window-size=1100,500", f"--screenshot={screenshot}", url],
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [CHROMIUM, *flags, "--window-size=1100,500", f"--screenshot={screenshot}", url],
+            capture_output=True,
+            timeout=120,
+        )
         assert screenshot.exists() and screenshot.stat().st_size > 1000
     finally:
         server.shutdown()
@@ -113,7 +123,9 @@ def test_serve_command_starts_the_service(trained_archive):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "allennlp", "spert-serve", trained_archive, "--port", str(port), "--workers", "2"],
-        cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 300
@@ -127,7 +139,8 @@ def test_serve_command_starts_the_service(trained_archive):
                 assert time.time() < deadline, "spert-serve did not start in 300 s"
                 time.sleep(0.5)
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/predict", data=json.dumps({"sentence": "Bob met Carol."}).encode(),
+            f"http://127.0.0.1:{port}/predict",
+            data=json.dumps({"sentence": "Bob met Carol."}).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=120) as response:
@@ -194,16 +207,24 @@ class FixedPredictor:
 def test_page_shows_long_arcs_with_labels_nested_entities_and_spaced_words(tmp_path):
     from spert_mt_plugin.vocabulary import TypesFileVocabulary
 
-    tokens = ("Barack Obama was born in Honolulu , Hawaii , and later lived and worked for many years in Chicago , "
-              "Illinois .").split()
+    tokens = (
+        "Barack Obama was born in Honolulu , Hawaii , and later lived and worked for many years in Chicago , Illinois ."
+    ).split()
     entity = lambda start, end, kind, score: {"type": kind, "start": start, "end": end, "score": score}  # noqa: E731
     result = {
         "tokens": tokens,
-        "entities": [entity(0, 2, "Person", 9.1), entity(5, 8, "Location", 4.2), entity(7, 8, "Location", 6.3),
-                     entity(18, 21, "Location", 5.0), entity(20, 21, "Location", 7.7)],
-        "relations": [{"type": "Located_In", "head": 0, "tail": 4, "score": 3.3},
-                      {"type": "Located_In", "head": 0, "tail": 1, "score": 2.2},
-                      {"type": "Located_In", "head": 1, "tail": 2, "score": 1.1}],
+        "entities": [
+            entity(0, 2, "Person", 9.1),
+            entity(5, 8, "Location", 4.2),
+            entity(7, 8, "Location", 6.3),
+            entity(18, 21, "Location", 5.0),
+            entity(20, 21, "Location", 7.7),
+        ],
+        "relations": [
+            {"type": "Located_In", "head": 0, "tail": 4, "score": 3.3},
+            {"type": "Located_In", "head": 0, "tail": 1, "score": 2.2},
+            {"type": "Located_In", "head": 1, "tail": 2, "score": 1.1},
+        ],
     }
     vocab = TypesFileVocabulary.from_types_file("fixtures/data/types.json")
     app = create_app(FixedPredictor(vocab, result))
@@ -213,9 +234,17 @@ def test_page_shows_long_arcs_with_labels_nested_entities_and_spaced_words(tmp_p
     try:
         url = f"http://127.0.0.1:{port}/?text=" + urllib.parse.quote(" ".join(tokens))
         flags = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000", "--window-size=1400,500",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--window-size=1400,500",
         ]
         dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
         assert 'data-done="yes"' in dom

@@ -21,9 +21,21 @@ DISTRIBUTED = {
 def test_distributed_training_with_two_cpu_workers(tmp_path):
     run = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, "-m", "allennlp", "train", str(FIXTURES / "experiment.jsonnet"), "-s", str(run),
-         "-o", json.dumps(DISTRIBUTED)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "allennlp",
+            "train",
+            str(FIXTURES / "experiment.jsonnet"),
+            "-s",
+            str(run),
+            "-o",
+            json.dumps(DISTRIBUTED),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run / "metrics.json").read_text())
@@ -31,9 +43,20 @@ def test_distributed_training_with_two_cpu_workers(tmp_path):
     assert "validation_rel_f1" in metrics
     assert (run / "model.tar.gz").exists()
     evaluation = subprocess.run(
-        [sys.executable, "-m", "allennlp", "evaluate", str(run / "model.tar.gz"), str(FIXTURES / "data" / "sentences.json"),
-         "--output-file", str(tmp_path / "test.json")],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "allennlp",
+            "evaluate",
+            str(run / "model.tar.gz"),
+            str(FIXTURES / "data" / "sentences.json"),
+            "--output-file",
+            str(tmp_path / "test.json"),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
     assert "rel_strict_f1" in json.loads((tmp_path / "test.json").read_text())

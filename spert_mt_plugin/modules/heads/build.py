@@ -1,6 +1,7 @@
 """
 Which kind of head the model's `multitask` switch gives for entities and for relations.
 """
+
 import logging
 
 from spert_mt_plugin.modules.heads.head import Head, HeadSettings
@@ -13,7 +14,12 @@ logger = logging.getLogger(__name__)
 
 
 def entity_head(
-    multitask: bool, input_dim: int, num_types: int, settings: HeadSettings, loss: MultiTaskLoss, threshold: float,
+    multitask: bool,
+    input_dim: int,
+    num_types: int,
+    settings: HeadSettings,
+    loss: MultiTaskLoss,
+    threshold: float,
     iou_scaled: bool,
 ) -> Head:
     """SpERT.MT's multi-task head (`loss`, `threshold`, `iou_scaled`), or SpERT's softmax head."""
@@ -21,15 +27,20 @@ def entity_head(
         return MultiTaskHead(input_dim, num_types, settings, loss, threshold, iou_scaled)
     if iou_scaled:
         logger.warning(
-            "iou_scaled_identification has no effect without multitask: SpERT's heads have no "
-            "identification output"
+            "iou_scaled_identification has no effect without multitask: SpERT's heads have no identification output"
         )
     return SoftmaxHead(input_dim, num_types, settings)
 
 
 def relation_head(
-    multitask: bool, input_dim: int, num_types: int, settings: HeadSettings, loss: MultiTaskLoss, threshold: float,
-    probability_threshold: float, over_types: str,
+    multitask: bool,
+    input_dim: int,
+    num_types: int,
+    settings: HeadSettings,
+    loss: MultiTaskLoss,
+    threshold: float,
+    probability_threshold: float,
+    over_types: str,
 ) -> Head:
     """
     SpERT.MT's multi-task head (`loss`, `threshold`), or SpERT's sigmoid head

@@ -2,6 +2,7 @@
 What every classification head shares: its settings, its output and the small interface the
 model calls (forward, type scores, loss, decision), so the model never asks which kind it holds.
 """
+
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
@@ -73,9 +74,7 @@ class Head(nn.Module):
         """One score per class, NA excluded: p(s), the entity logits of the relation input (eq. 15)."""
         return output.scores
 
-    def loss(
-        self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None
-    ) -> torch.Tensor:
+    def loss(self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None) -> torch.Tensor:
         """
         The loss of each candidate (shaped like `classes`, the gold class index or `-1` for NA).
         `max_iou` is each candidate's ENIoU, which only an IoU-scaled head uses.

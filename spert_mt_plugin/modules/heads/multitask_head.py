@@ -1,6 +1,7 @@
 """
 SpERT.MT's multi-task head (paper section 3.3, SPEC.md "The multi-task head").
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -52,9 +53,7 @@ class MultiTaskHead(Head):
         """
         return HeadOutput(self.identification(inputs).squeeze(-1), self.classification(inputs))
 
-    def loss(
-        self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None
-    ) -> torch.Tensor:
+    def loss(self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None) -> torch.Tensor:
         """
         Eq. 10 per candidate: alpha * H + beta * (L+ + L-), H the identification loss (eq. 13 when
         the head is IoU-scaled and `max_iou` is given, else eq. 4), L+ and L- the ranking loss

@@ -1,6 +1,7 @@
 """
 SpERT's relation classifier, the `-MTL` ablation's and the SpERT baseline's relation head.
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -35,9 +36,7 @@ class SigmoidHead(Head):
         """No identification output; logits `(..., num_classes)`."""
         return HeadOutput(None, self.classification(inputs))
 
-    def loss(
-        self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None
-    ) -> torch.Tensor:
+    def loss(self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None) -> torch.Tensor:
         """One binary cross-entropy per class against the one-hot gold class (`sigmoid_cross_entropy`)."""
         return sigmoid_cross_entropy(output.scores, classes, self._over_types)
 

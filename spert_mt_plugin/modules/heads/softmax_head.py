@@ -1,6 +1,7 @@
 """
 SpERT's entity classifier, the `-MTL` ablation's and the SpERT baseline's entity head.
 """
+
 from typing import Optional, Tuple
 
 import torch
@@ -28,9 +29,7 @@ class SoftmaxHead(Head):
         """The logits of the classes, without NA's."""
         return output.scores[..., 1:]
 
-    def loss(
-        self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None
-    ) -> torch.Tensor:
+    def loss(self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Cross-entropy over the classes and NA (`softmax_cross_entropy`); no IoU scaling."""
         return softmax_cross_entropy(output.scores, classes)
 
