@@ -11,16 +11,17 @@ import torch
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
-from torch import nn
+from torch import Tensor, nn
 
 from spert_mt_plugin.models.decoding import entity_dicts, relation_dicts
 from spert_mt_plugin.models.extraction_metrics import ExtractionMetrics
 from spert_mt_plugin.models.label_index import LabelIndex
 from spert_mt_plugin.modules.heads import HeadOutput, HeadSettings, entity_head, relation_head
 from spert_mt_plugin.modules.losses import MultiTaskLoss, reduce_loss
-from spert_mt_plugin.modules.range_max import RangeMaxTable, max_pool_words
+from spert_mt_plugin.modules.range_max import RangeMaxTable
 from spert_mt_plugin.modules.relation_representation import relation_input_dim, relation_representation
 from spert_mt_plugin.modules.sampling import entity_candidates, ordered_pairs, pack_to_front, relation_candidates, take
+from spert_mt_plugin.modules.sentence_encoding import encode_sentences
 from spert_mt_plugin.modules.span_representation import entity_input, span_representation
 
 logger = logging.getLogger(__name__)
@@ -131,21 +132,17 @@ class SpertMT(Model):
         nn.init.normal_(self._width_embedding.weight, std=head.init_std)
         self._dropout = nn.Dropout(dropout)
         hidden, num_entity_types = embedder.get_output_dim(), len(self._labels.entity_types)
+        x_dim = 2 * hidden + width_embedding_dim  # x(s), eq. 3
+        entity_loss, relation_loss = entity_loss or MultiTaskLoss(), relation_loss or MultiTaskLoss()
         self._entity_head = entity_head(
-            multitask,
-            2 * hidden + width_embedding_dim,
-            num_entity_types,
-            head,  # x(s), eq. 3
-            entity_loss or MultiTaskLoss(),
-            entity_threshold,
-            iou_scaled_identification,
+            multitask, x_dim, num_entity_types, head, entity_loss, entity_threshold, iou_scaled_identification
         )
         self._relation_head = relation_head(
             multitask,
             relation_input_dim(hidden, width_embedding_dim, num_entity_types, entity_logits),
             len(self._labels.relation_types),
             head,
-            relation_loss or MultiTaskLoss(),
+            relation_loss,
             relation_threshold,
             relation_probability_threshold,
             sigmoid_loss_over_types,
@@ -155,25 +152,25 @@ class SpertMT(Model):
     def forward(  # type: ignore
         self,
         text: TextFieldTensors,
-        spans: torch.Tensor,
+        spans: Tensor,
         metadata: List[Dict[str, Any]],
-        span_labels: Optional[torch.Tensor] = None,
-        span_max_iou: Optional[torch.Tensor] = None,
-        entity_spans: Optional[torch.Tensor] = None,
-        relations: Optional[torch.Tensor] = None,
+        span_labels: Optional[Tensor] = None,
+        span_max_iou: Optional[Tensor] = None,
+        entity_spans: Optional[Tensor] = None,
+        relations: Optional[Tensor] = None,
     ) -> Dict[str, Any]:
         """
         # Parameters
 
         text : `TextFieldTensors`
             From the `pretrained_transformer_mismatched` indexer: word pieces and word offsets.
-        spans : `torch.Tensor`, `(batch, num_spans, 2)`
+        spans : `Tensor`, `(batch, num_spans, 2)`
             Candidate spans, inclusive word indices, `-1` padding.
         metadata : `List[Dict[str, Any]]`
             Words, gold entities and relations (for the metrics) and the document id.
-        span_labels, span_max_iou : `torch.Tensor`, optional, `(batch, num_spans)`
+        span_labels, span_max_iou : `Tensor`, optional, `(batch, num_spans)`
             Entity label id (`"NA"` for non-entities) and ENIoU of each candidate.
-        entity_spans, relations : `torch.Tensor`, optional
+        entity_spans, relations : `Tensor`, optional
             The gold entities (`(batch, num_entities, 2)`), which the training relation candidates
             pair, and the relation label id of each ordered pair of them (`-1` for none).
 
@@ -183,7 +180,7 @@ class SpertMT(Model):
         `type`, `score`) and `relations` (`head`, `tail` indexing `entities`, `type`, `score`)
         unless training.
         """
-        table, cls = self._encode(text)
+        table, cls = encode_sentences(self._embedder, text["tokens"])
         span_mask = spans[..., 0] >= 0
         if self.training and span_labels is not None:
             loss = self._training_loss(table, cls, spans, span_mask, span_labels, span_max_iou, entity_spans, relations)
@@ -208,29 +205,11 @@ class SpertMT(Model):
             self._metrics(output["entities"], output["relations"], metadata)
         return output
 
-    def _encode(self, text: TextFieldTensors) -> Tuple[RangeMaxTable, torch.Tensor]:
-        """The sentences' words, pooled from their word pieces, and their [CLS] embeddings."""
-        tokens = text["tokens"]
-        embeddings = self._embedder(
-            tokens["token_ids"],
-            tokens["wordpiece_mask"],
-            type_ids=tokens.get("type_ids"),
-            segment_concat_mask=tokens.get("segment_concat_mask"),
-        )
-        # Every span and between-span context is then the max of two rows of this table.
-        table = RangeMaxTable(max_pool_words(embeddings, tokens["offsets"]), tokens["offsets"].size(1))
-        return table, embeddings[:, 0]
-
-    def _classify_entities(self, span_vectors: torch.Tensor, cls: torch.Tensor) -> HeadOutput:
+    def _classify_entities(self, span_vectors: Tensor, cls: Tensor) -> HeadOutput:
         return self._entity_head(self._dropout(entity_input(span_vectors, cls)))
 
     def _classify_pairs(
-        self,
-        table: RangeMaxTable,
-        spans: torch.Tensor,
-        vectors: torch.Tensor,
-        type_scores: torch.Tensor,
-        pairs: torch.Tensor,
+        self, table: RangeMaxTable, spans: Tensor, vectors: Tensor, type_scores: Tensor, pairs: Tensor
     ) -> HeadOutput:
         """The relation head's output for `pairs` (sentence, head, tail) of `spans`, given their c(s) and p(s)."""
         type_scores = type_scores if self._entity_logits else None
@@ -244,14 +223,14 @@ class SpertMT(Model):
     def _training_loss(
         self,
         table: RangeMaxTable,
-        cls: torch.Tensor,
-        spans: torch.Tensor,
-        span_mask: torch.Tensor,
-        span_labels: torch.Tensor,
-        span_max_iou: Optional[torch.Tensor],
-        entity_spans: Optional[torch.Tensor],
-        relations: Optional[torch.Tensor],
-    ) -> torch.Tensor:
+        cls: Tensor,
+        spans: Tensor,
+        span_mask: Tensor,
+        span_labels: Tensor,
+        span_max_iou: Optional[Tensor],
+        entity_spans: Optional[Tensor],
+        relations: Optional[Tensor],
+    ) -> Tensor:
         """
         L = L1 + L2 (eq. 17) over sampled candidates. Only what enters the loss is scored, as in
         SpERT: the positive and sampled negative spans, packed to the front of each row, and the
@@ -274,19 +253,19 @@ class SpertMT(Model):
             )
         return loss
 
-    def _reduce(self, losses: torch.Tensor, selected: torch.Tensor) -> torch.Tensor:
+    def _reduce(self, losses: Tensor, selected: Tensor) -> Tensor:
         """The sums of eq. 5 and 9 (or means) over the `selected` candidates."""
         return reduce_loss(losses, selected, self._loss_reduction)
 
     def _relation_loss(
         self,
         table: RangeMaxTable,
-        entity_spans: torch.Tensor,
-        relations: torch.Tensor,
-        span_vectors: torch.Tensor,
-        type_scores: torch.Tensor,
+        entity_spans: Tensor,
+        relations: Tensor,
+        span_vectors: Tensor,
+        type_scores: Tensor,
         negatives: Optional[int] = None,
-    ) -> torch.Tensor:
+    ) -> Tensor:
         """L2 over pairs of gold entities, at most `negatives` sampled negatives per sentence (`None`: all)."""
         labels, selected = relation_candidates(relations, entity_spans, self._labels.symmetric_class, negatives)
         pairs = selected.nonzero()
@@ -297,12 +276,7 @@ class SpertMT(Model):
         return self._reduce(losses, torch.ones_like(losses))
 
     def _decode(
-        self,
-        table: RangeMaxTable,
-        spans: torch.Tensor,
-        span_mask: torch.Tensor,
-        span_vectors: torch.Tensor,
-        entity_output: HeadOutput,
+        self, table: RangeMaxTable, spans: Tensor, span_mask: Tensor, span_vectors: Tensor, entity_output: HeadOutput
     ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
         """The entities each sentence's spans are predicted to be, and the relations between them."""
         entity_class, entity_score = self._entity_head.decide(entity_output)
@@ -317,21 +291,10 @@ class SpertMT(Model):
             pairs = pairs[kept]
         # From here on only the predicted items remain: plain Python lists are cheap.
         labels = self._labels
-        entities = entity_dicts(
-            entity_spans.tolist(),
-            take(entity_class, index).tolist(),
-            take(entity_score, index).tolist(),
-            is_entity.sum(dim=1).tolist(),
-            labels.entity_types,
-        )
-        relations = relation_dicts(
-            pairs.tolist(),
-            relation_class.tolist(),
-            relation_score.tolist(),
-            len(entities),
-            labels.relation_types,
-            labels.symmetric,
-        )
+        entity_lists = [t.tolist() for t in (entity_spans, take(entity_class, index), take(entity_score, index))]
+        entities = entity_dicts(*entity_lists, is_entity.sum(dim=1).tolist(), labels.entity_types)
+        relation_lists = [t.tolist() for t in (pairs, relation_class, relation_score)]
+        relations = relation_dicts(*relation_lists, len(entities), labels.relation_types, labels.symmetric)
         return entities, relations
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
