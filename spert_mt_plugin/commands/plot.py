@@ -148,13 +148,19 @@ def plot_learning_curves(
         axis.set_ylabel("F1 (%)")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
-    caption = "open circle: the epoch each run kept (best on validation)"
+    save_figure(figure, output, title, "open circle: the epoch each run kept (best on validation)")
+    return curves
+
+
+def save_figure(figure, output: str, title: Optional[str], caption: str) -> None:
+    """Titles `figure` (the caption under the optional title), writes it to `output` (PNG) and closes it."""
+    import matplotlib.pyplot as plt
+
     figure.suptitle(f"{title}\n{caption}" if title else caption, fontsize="medium")
     figure.tight_layout()
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(output, dpi=110)
     plt.close(figure)
-    return curves
 
 
 @Subcommand.register("spert-plot")

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from allennlp.commands.subcommand import Subcommand
 
+from spert_mt_plugin.commands.plot import save_figure
 from spert_mt_plugin.results.runs import ResultsError
 from spert_mt_plugin.results.sweep import sweep_points
 
@@ -47,12 +48,7 @@ def plot_sweep(
         axis.set_ylabel("F1 (%)")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
-    caption = "line: mean of the seeds; shaded: their range"
-    figure.suptitle(f"{title}\n{caption}" if title else caption, fontsize="medium")
-    figure.tight_layout()
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
+    save_figure(figure, output, title, "line: mean of the seeds; shaded: their range")
 
 
 def markdown_sweep(series: Dict[str, List[Dict[str, Any]]], parameter_label: str) -> str:

@@ -23,6 +23,22 @@ def client(trained_archive):
     return app.test_client()
 
 
+def chromium_flags(tmp_path):
+    """Headless Chromium on a machine without network: no background connections, a fresh profile."""
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=10000",
+    ]
+
+
 def test_health(client):
     response = client.get("/health")
     assert response.status_code == 200
@@ -91,18 +107,7 @@ def test_page_draws_entities_and_relations_in_headless_chromium(trained_archive,
     try:
         text = urllib.parse.quote("Ada Lovelace works for Acme Corp in Paris.")
         url = f"http://127.0.0.1:{port}/?text={text}"
-        flags = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=10000",
-        ]
+        flags = chromium_flags(tmp_path)
         dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
         assert 'data-done="yes"' in dom
         assert dom.count('class="entity"') >= 2
@@ -233,19 +238,7 @@ def test_page_shows_long_arcs_with_labels_nested_entities_and_spaced_words(tmp_p
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{port}/?text=" + urllib.parse.quote(" ".join(tokens))
-        flags = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--virtual-time-budget=10000",
-            "--window-size=1400,500",
-        ]
+        flags = chromium_flags(tmp_path) + ["--window-size=1400,500"]
         dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
         assert 'data-done="yes"' in dom
         # every relation and entity label inside the drawing area, the whole-sentence arc's too
