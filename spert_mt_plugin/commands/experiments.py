@@ -13,10 +13,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from allennlp.commands.subcommand import Subcommand
 
-from spert_mt_plugin.results.comparison import SAMPLES, compare
+from spert_mt_plugin.results.comparison import SAMPLES, compare, markdown_report
 from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, has_gold_predictions, write_test_predictions
 from spert_mt_plugin.results.runs import ResultsError, Run, UnfinishedRuns, export_runs, finished_metrics, plan_runs
-from spert_mt_plugin.results.tables import aggregate, convention, markdown_table, runs_phrase
+from spert_mt_plugin.results.tables import aggregate, convention, runs_phrase
 
 
 def run_settings(run: Run, epochs: Optional[int]) -> Dict[str, str]:
@@ -151,7 +151,7 @@ def run_experiments(
         }
     results["comparisons"] = [compare(a, results["configs"][a], b, results["configs"][b], samples) for a, b in pairs]
     (output_dir / f"{results_name}.json").write_text(json.dumps(results, indent=2))
-    (output_dir / f"{results_name}.md").write_text(markdown_table(results))
+    (output_dir / f"{results_name}.md").write_text(markdown_report(results))
     if export_dir is not None and export_dir != output_dir:
         export_runs(runs, output_dir, export_dir)
         return run_experiments(
@@ -235,4 +235,4 @@ def experiments_from_args(args: argparse.Namespace) -> None:
         )
     except ResultsError as error:
         raise SystemExit(f"spert-experiments: {error}")
-    print(markdown_table(results))
+    print(markdown_report(results))

@@ -25,7 +25,7 @@ import numpy
 from spert_mt_plugin.metrics.typed_set_f1 import Item, NerF1, RelationF1, sentence_counts
 from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, read_predictions
 from spert_mt_plugin.results.runs import ResultsError
-from spert_mt_plugin.results.tables import TASKS, figure
+from spert_mt_plugin.results.tables import TASKS, figure, markdown_table
 
 SAMPLES = 10_000
 RANDOM_SEED = 13
@@ -209,3 +209,8 @@ def markdown_comparison(comparison: Dict[str, Any]) -> str:
         lines.append(f"p: {comparison['method']}; {comparison['sentences']} sentences.")
     lines.append("")
     return "\n".join(lines)
+
+
+def markdown_report(results: Dict[str, Any]) -> str:
+    """The tables of `run_experiments`' results, then their paired comparisons, as Markdown."""
+    return "\n".join([markdown_table(results)] + [markdown_comparison(c) for c in results.get("comparisons", [])])

@@ -40,9 +40,7 @@ def runs_phrase(count: int) -> str:
 
 
 def markdown_table(results: Dict[str, Any]) -> str:
-    """Per config: one row per run and the mean ± std row; then the paired comparisons, if any."""
-    from spert_mt_plugin.results.comparison import markdown_comparison
-
+    """Per config: one row per run and the mean ± std row."""
     lines = []
     for config, entry in results["configs"].items():
         average = entry["average"]
@@ -60,6 +58,4 @@ def markdown_table(results: Dict[str, Any]) -> str:
         ]
         lines.append(f"| **mean ± std ({runs_phrase(len(entry['runs']))})** | " + " | ".join(cells) + " |")
         lines.append("")
-    for comparison in results.get("comparisons", []):
-        lines.append(markdown_comparison(comparison))
     return "\n".join(lines)

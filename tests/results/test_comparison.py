@@ -12,6 +12,7 @@ from spert_mt_plugin.results.comparison import (
     count_matrices,
     f1_of_counts,
     markdown_comparison,
+    markdown_report,
     mean_difference,
     sentence_items,
 )
@@ -139,6 +140,8 @@ def test_compare_pairs_runs_by_seed_and_pools_their_sentences(tmp_path):
     assert result["tasks"]["RE"]["p_value"] == 1.0  # no relations anywhere: no difference
     table = markdown_comparison(result)
     assert "| NER | +30.00 |" in table and "approximate randomization" in table and "40 sentences" in table
+    results = {"configs": {}, "comparisons": [result]}
+    assert markdown_report(results).endswith(table)
 
 
 def test_compare_without_predictions_gives_the_paired_differences_only(tmp_path):
