@@ -130,11 +130,16 @@ class SpertMTPredictor(Predictor):
                 prepared.append(([t.text for t in words], [(t.idx, t.idx + len(t.text)) for t in words], None))
         return prepared
 
-    def _prepare(self, inputs: JsonDict) -> List[Prepared]:
-        """Validates one input object and turns it into sentences of words."""
+    def _prepare(self, inputs: JsonDict, index: Optional[int] = None) -> List[Prepared]:
+        """Validates one input object (item `index` of a batch, if given) and turns it into sentences of words."""
+        # The name the user can find the input by: its line for `allennlp predict`, else its place
+        # in the batch (0-based, as in `instances[1]` of the HTTP request).
+        where = "input" if index is None else f"instances[{index}]"
         if not isinstance(inputs, dict):
-            raise InputError(f"each input must be a JSON object, got {type(inputs).__name__}")
-        where = f"input line {inputs['_line']}" if "_line" in inputs else "input"
+            prefix = "" if index is None else f"{where}: "
+            raise InputError(f"{prefix}each input must be a JSON object, got {type(inputs).__name__}")
+        if "_line" in inputs:
+            where = f"input line {inputs['_line']}"
         keys = [key for key in ("tokens", "sentence", "document") if key in inputs]
         if len(keys) != 1:
             raise InputError(
@@ -186,10 +191,14 @@ class SpertMTPredictor(Predictor):
     # ------------------------------------------------------------------ prediction
 
     def predict_json(self, inputs: JsonDict) -> JsonDict:
-        return self.predict_batch_json([inputs])[0]
+        return self._predict_inputs([inputs], batch=False)[0]
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
-        prepared = [self._prepare(item) for item in inputs]
+        """As `predict_json` for each input; an input's error names its index, `instances[i]` (0-based)."""
+        return self._predict_inputs(inputs, batch=True)
+
+    def _predict_inputs(self, inputs: List[JsonDict], batch: bool) -> List[JsonDict]:
+        prepared = [self._prepare(item, index if batch else None) for index, item in enumerate(inputs)]
         total = sum(len(words) for sentences in prepared for words, _, _ in sentences)
         if self._max_words is not None and total > self._max_words:
             raise InputTooLarge(

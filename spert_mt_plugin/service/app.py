@@ -2,6 +2,7 @@
 The HTTP service: a JSON prediction endpoint, a health endpoint and a page that draws predictions.
 """
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -25,9 +26,11 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
     - `GET /health`: `{"status": "ok", ...}` once the model is loaded;
     - `POST /predict`: one input object (`tokens`, `sentence` or `document`, see the predictor), or
       `{"instances": [objects]}` for a batch (at most `max_batch`); returns the prediction, or
-      `{"predictions": [...]}` for a batch. Bad input gives HTTP 400 with `{"error": message}`;
-      a request over a size limit (`max_request_bytes`, or the predictor's `max_words` /
-      `max_sentence_words`) HTTP 413 naming the limit;
+      `{"predictions": [...]}` for a batch. Bad input gives HTTP 400 with `{"error": message}`
+      (for a bad instance of a batch naming it, `instances[i]`, 0-based; for a body that is not
+      JSON the parser's message and position); a request over any size limit (`max_request_bytes`,
+      `max_batch`, or the predictor's `max_words` / `max_sentence_words`) HTTP 413 naming the limit.
+      Every status and message: docs/serving.md, "Statuses and errors";
     - `GET /`: the visual page.
 
     Every answer is JSON (but the page): an unexpected exception gives HTTP 500
@@ -49,17 +52,30 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
 
     @app.post("/predict")
     def predict():
-        payload: Any = request.get_json(silent=True)
-        if payload is None:
-            return _error("the request body must be JSON (Content-Type: application/json)")
         try:
+            payload = _json_body()
             if isinstance(payload, dict) and "instances" in payload:
                 batch = payload["instances"]
                 if not isinstance(batch, list) or not batch:
-                    return _error("'instances' must be a non-empty list of input objects")
+                    got = "an empty list" if isinstance(batch, list) else type(batch).__name__
+                    return _error(f"'instances' must be a non-empty list of input objects, got {got}")
                 if len(batch) > max_batch:
-                    return _error(f"at most {max_batch} instances per request, got {len(batch)}")
+                    return _error(
+                        f"the batch has {len(batch)} instances, over the limit of {max_batch} instances per "
+                        "request (--max-batch); split it into several requests",
+                        413,
+                    )
                 return jsonify(predictions=predictor.predict_batch_json(batch))
+            if isinstance(payload, list):
+                # The likeliest mistake: a batch sent as a bare list.
+                return _error(
+                    'the request body must be a JSON object, got a list: send a batch as {"instances": [...]}'
+                )
+            if not isinstance(payload, dict):
+                return _error(
+                    'the request body must be a JSON object such as {"sentence": "..."} or {"instances": [...]}, '
+                    f"got {type(payload).__name__}"
+                )
             return jsonify(predictor.predict_json(payload))
         except InputTooLarge as error:
             return _error(str(error), 413)
@@ -68,11 +84,17 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
 
     @app.errorhandler(413)
     def too_large(_):
-        return _error(f"the request is larger than {max_request_bytes} bytes", 413)
+        return _error(
+            f"the request body is larger than {max_request_bytes} bytes, the limit (--max-request-bytes); "
+            "split it into several requests",
+            413,
+        )
 
     @app.errorhandler(405)
     def wrong_method(_):
-        return _error("method not allowed", 405)
+        return _error(
+            f"{request.method} is not allowed on {request.path}: use GET /, GET /health or POST /predict", 405
+        )
 
     @app.errorhandler(404)
     def not_found(_):
@@ -94,6 +116,29 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
         return send_from_directory(STATIC, name)
 
     return app
+
+
+def _json_body() -> Any:
+    """The request body parsed as JSON; an `InputError` saying what is wrong with it (HTTP 400) if it is not."""
+    if not request.is_json:
+        raise InputError(
+            "the request body must be JSON, sent with the header Content-Type: application/json "
+            f"(got {request.content_type or 'no Content-Type'})"
+        )
+    # Over MAX_CONTENT_LENGTH, reading raises werkzeug's 413 (handled by `too_large`).
+    body = request.get_data(cache=False)
+    if not body.strip():
+        raise InputError('the request body is empty: send a JSON object such as {"sentence": "..."}')
+    try:
+        # From bytes, as RFC 8259 has it: UTF-8 (or UTF-16/32, told by the first bytes).
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"the request body must be JSON: {error.msg} at line {error.lineno}, column {error.colno} "
+            f"(character {error.pos})"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise InputError(f"the request body must be JSON in UTF-8: {error.reason} at byte {error.start}") from None
 
 
 def _error(message: str, status: int = 400):

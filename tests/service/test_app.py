@@ -1,4 +1,6 @@
+import argparse
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -13,6 +15,8 @@ import pytest
 from allennlp.predictors import Predictor
 from werkzeug.serving import make_server
 
+from spert_mt_plugin.commands.serve import Serve, app_factory
+from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
 from spert_mt_plugin.service.app import create_app
 from tests.conftest import PROJECT_ROOT
 
@@ -61,13 +65,16 @@ def test_single_and_batched_predictions(client):
 @pytest.mark.parametrize(
     "body, content_type, message",
     [
-        ("not json", "application/json", "must be JSON"),
-        (json.dumps({"sentence": ""}), "application/json", "the text is empty"),
+        ("not json", "application/json", "must be JSON: Expecting value at line 1, column 1 (character 0)"),
+        ('{"sentence": "Bob"}', "text/plain", "Content-Type: application/json (got text/plain)"),
+        ("", "application/json", "the request body is empty"),
+        (b'{"sentence": "\xff"}', "application/json", "must be JSON in UTF-8: invalid start byte at byte 14"),
+        (json.dumps("Bob met Carol."), "application/json", "must be a JSON object such as"),
+        (json.dumps({"sentence": ""}), "application/json", "input: the text is empty"),
         (json.dumps({"foo": 1}), "application/json", "give exactly one of"),
         (json.dumps({"tokens": ["a", 1]}), "application/json", "token 1 must be a non-empty string"),
-        (json.dumps({"instances": []}), "application/json", "non-empty list"),
-        (json.dumps({"instances": [{"sentence": "a"}] * 5}), "application/json", "at most 4 instances"),
-        (json.dumps([1, 2]), "application/json", "must be a JSON object"),
+        (json.dumps({"instances": []}), "application/json", "non-empty list of input objects, got an empty list"),
+        (json.dumps({"instances": {"sentence": "a"}}), "application/json", "non-empty list of input objects, got dict"),
     ],
 )
 def test_bad_requests_get_400_and_the_service_keeps_serving(client, body, content_type, message):
@@ -77,9 +84,116 @@ def test_bad_requests_get_400_and_the_service_keeps_serving(client, body, conten
     assert client.post("/predict", json={"tokens": ["Bob", "."]}).status_code == 200
 
 
+def test_broken_json_gets_the_parsers_message_and_position(client):
+    # A trailing comma on line 3: the position is where the parser gave up, not a guess.
+    body = '{\n  "sentence": "Bob met Carol.",\n}'
+    response = client.post("/predict", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == (
+        "the request body must be JSON: Expecting property name enclosed in double quotes "
+        "at line 3, column 1 (character 34)"
+    )
+
+
+def test_a_top_level_list_gets_a_hint_to_send_instances(client):
+    response = client.post("/predict", json=[{"sentence": "Bob met Carol."}, {"sentence": "Eve left."}])
+    assert response.status_code == 400
+    assert response.get_json()["error"] == (
+        'the request body must be a JSON object, got a list: send a batch as {"instances": [...]}'
+    )
+
+
+@pytest.mark.parametrize(
+    "second, status, message",
+    [
+        ({"sentence": 42}, 400, "instances[1]: 'sentence' must be a string, got int"),
+        ({"tokens": ["Bob", ""]}, 400, "instances[1]: token 1 must be a non-empty string, got ''"),
+        ({"text": "Bob"}, 400, "instances[1]: give exactly one of 'tokens'"),
+        ("Bob met Carol.", 400, "instances[1]: each input must be a JSON object, got str"),
+        ({"tokens": ["word"] * 21}, 413, "instances[1]: the sentence has 21 words, over the limit of 20 words"),
+    ],
+)
+def test_a_bad_instance_of_a_batch_is_named_by_its_index(trained_archive, second, status, message):
+    predictor = Predictor.from_path(trained_archive, max_sentence_words=20)
+    client = create_app(predictor).test_client()
+    instances = [{"sentence": "Bob met Carol."}, second, {"sentence": "Eve left."}]
+    response = client.post("/predict", json={"instances": instances})
+    assert response.status_code == status
+    assert response.get_json()["error"].startswith(message)
+    # the same input alone is not in a batch: no index
+    alone = client.post("/predict", json=second)
+    assert "instances[" not in alone.get_json()["error"]
+
+
+def serve_app(archive: str, *flags: str):
+    """The app as `allennlp spert-serve ARCHIVE FLAGS` builds it: its defaults, its limits."""
+    parser = argparse.ArgumentParser()
+    Serve().add_subparser(parser.add_subparsers())
+    return app_factory(parser.parse_args(["spert-serve", archive, *flags]))()
+
+
+def test_a_batch_over_max_batch_gets_413_naming_the_limit(trained_archive):
+    client = serve_app(trained_archive, "--max-batch", "64").test_client()
+    response = client.post("/predict", json={"instances": [{"tokens": ["Bob", "left", "."]}] * 65})
+    assert response.status_code == 413
+    assert response.get_json()["error"] == (
+        "the batch has 65 instances, over the limit of 64 instances per request (--max-batch); "
+        "split it into several requests"
+    )
+    response = client.post("/predict", json={"instances": [{"tokens": ["Bob", "left", "."]}] * 64})
+    assert response.status_code == 200 and len(response.get_json()["predictions"]) == 64
+
+
+# One request for each row of the table of docs/serving.md, "Statuses and errors".
+DOCUMENTED_REQUESTS = [
+    {"data": '{"sentence": "Bob"}', "content_type": "application/x-www-form-urlencoded"},
+    {"data": "", "content_type": "application/json"},
+    {"data": "{not json", "content_type": "application/json"},
+    {"data": b'{"sentence": "\xff"}', "content_type": "application/json"},
+    {"json": [{"sentence": "Bob met Carol."}]},
+    {"json": "Bob met Carol."},
+    {"json": {"instances": []}},
+    {"json": {"text": "Bob"}},
+    {"json": {"sentence": 42}},
+    {"json": {"sentence": " "}},
+    {"json": {"tokens": []}},
+    {"json": {"tokens": ["Bob", ""]}},
+    {"json": {"instances": [{"sentence": "Bob met Carol."}, {"sentence": 42}]}},
+    {"json": {"instances": [{"sentence": "Bob met Carol."}, "Bob met Carol."]}},
+    {"data": b" " * 2_000_001, "content_type": "application/json"},
+    {"json": {"instances": [{"tokens": ["Bob", "left", "."]}] * 65}},
+    {"json": {"document": "word " * 20_001}},
+    {"json": {"instances": [{"tokens": ["word"] * 1000}] * 21}},
+    {"json": {"tokens": ["word"] * 1001}},
+    {"json": {"instances": [{"document": "Bob left. " + "word " * 1001}]}},
+]
+
+
+def documented_answers():
+    """(status, example message) of each row of the table in docs/serving.md, "Statuses and errors"."""
+    section = (PROJECT_ROOT / "docs" / "serving.md").read_text().split("### Statuses and errors")[1].split("\n#")[0]
+    return {(int(status), message) for status, message in re.findall(r"^\|.*\| (\d{3}) \| `(.*)` \|$", section, re.M)}
+
+
+def test_every_documented_status_and_message_is_the_services(trained_archive, monkeypatch):
+    client = serve_app(trained_archive).test_client()
+    responses = [client.post("/predict", **request) for request in DOCUMENTED_REQUESTS]
+    responses += [client.get("/nope"), client.get("/predict")]
+    monkeypatch.setattr(SpertMTPredictor, "predict_json", lambda self, inputs: throw(RuntimeError("out of memory")))
+    responses.append(client.post("/predict", json={"sentence": "Bob met Carol."}))
+    answers = {(response.status_code, response.get_json()["error"]) for response in responses}
+    assert answers == documented_answers()
+
+
+def throw(error: Exception):
+    raise error
+
+
 def test_unknown_route_and_method(client):
     assert client.get("/nope").status_code == 404
-    assert client.get("/predict").status_code == 405
+    response = client.get("/predict")
+    assert response.status_code == 405
+    assert response.get_json()["error"] == "GET is not allowed on /predict: use GET /, GET /health or POST /predict"
 
 
 def test_page_is_served(client):
@@ -155,7 +269,12 @@ def test_serve_command_starts_the_service(trained_archive):
         )
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(bad, timeout=120)
-        assert error.value.code == 400 and "must be JSON" in json.load(error.value)["error"]
+        message = json.load(error.value)["error"]
+        assert error.value.code == 400 and "must be JSON: Expecting property name" in message
+        # gunicorn itself refuses a request line over 4094 bytes, as docs/serving.md says
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/?text={'a' * 5000}", timeout=120)
+        assert error.value.code == 414
         # gunicorn: the master and its two workers
         children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True).stdout.split()
         assert len(children) == 2
@@ -178,7 +297,8 @@ def test_oversized_requests_get_413_naming_the_limit(trained_archive):
     response = client.post("/predict", json={"tokens": ["word"] * 21})
     assert response.status_code == 413 and "limit of 20 words per sentence" in response.get_json()["error"]
     response = client.post("/predict", json={"document": "x" * 20_000})
-    assert response.status_code == 413 and "larger than 10000 bytes" in response.get_json()["error"]
+    assert response.status_code == 413
+    assert "larger than 10000 bytes, the limit (--max-request-bytes)" in response.get_json()["error"]
     assert client.post("/predict", json={"sentence": "Bob met Carol."}).status_code == 200
 
 
