@@ -6,9 +6,11 @@ dataset readers, vocabulary, model, metrics, scheduler, predictor and subcommand
 in the defaults of the SPERT_* variables the configs read (see `settings`).
 """
 
+from spert_mt_plugin.cli_errors import install_for_allennlp_command
 from spert_mt_plugin.settings import apply_defaults
 
 apply_defaults()
+install_for_allennlp_command()
 
 from spert_mt_plugin import (  # noqa: E402,F401
     commands,
