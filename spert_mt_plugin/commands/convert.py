@@ -48,7 +48,7 @@ class Convert(Subcommand):
         subparser.add_argument(
             "--report", help="brat-to-spert: where to list what could not be represented (default: OUTPUT.report.jsonl)"
         )
-        subparser.add_argument("--language", default="en", help="brat-to-spert: spaCy language (default: en)")
+        subparser.add_argument("--language", default="en", help="brat-to-spert: spaCy language")
         subparser.add_argument(
             "--no-ptb-brackets", action="store_true", help="spert-to-dygie: write ( ) [ ] as they are, not -LRB- etc."
         )

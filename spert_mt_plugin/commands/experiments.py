@@ -171,7 +171,11 @@ class Experiments(Subcommand):
             "mean ± std of NER, RE and strict RE precision/recall/F1; micro averages, or macro for "
             "configs that select models by a macro metric such as ADE), and for two configs a paired "
             "comparison: the mean difference over the runs of the same seed/fold with a 95 % CI, and an "
-            "approximate randomization test over the test sentences (each run keeps its test predictions)."
+            "approximate randomization test over the test sentences (each run keeps its test predictions). "
+            "Each run trains in OUTPUT_DIR/<config name>/seed_<seed> (OUTPUT_DIR/<config name>/fold_<fold>/seed_<seed> "
+            "with --folds), the folders spert-plot and spert-sweep read. The configs read their data from "
+            "SPERT_DATA_DIR (default: ./data) and their encoder from SPERT_ENCODER; --seeds, --folds and --epochs "
+            "set SPERT_SEED, SPERT_FOLD and SPERT_EPOCHS for each run."
         )
         subparser = parser.add_parser(
             self.name, description=description, help="Multi-seed / cross-validation experiments."

@@ -170,7 +170,10 @@ class Plot(Subcommand):
     def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description = (
             "Draw the learning curves of training runs: validation NER, RE and strict RE F1 per epoch, "
-            "one line per run, read from the metrics_epoch_*.json files of each run folder."
+            "one line per run, read from the metrics_epoch_*.json files of each run folder. The runs need a "
+            "validation split (validation_data_path): CoNLL04's conll04.jsonnet and ADE train without one, "
+            "conll04_dev.jsonnet and scierc.jsonnet have one. Epochs are numbered from 1 (AllenNLP's metrics files "
+            "count from 0: best_epoch 0 in metrics.json is epoch 1 here)."
         )
         subparser = parser.add_parser(self.name, description=description, help="Plot learning curves of runs.")
         subparser.add_argument("run_dirs", nargs="+", help="run folders (allennlp train -s ...)")

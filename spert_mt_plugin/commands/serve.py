@@ -32,20 +32,20 @@ class Serve(Subcommand):
         )
         subparser = parser.add_parser(self.name, description=description, help="Serve a trained model over HTTP.")
         subparser.add_argument("archive_file", help="the model archive (model.tar.gz)")
-        subparser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
-        subparser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+        subparser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+        subparser.add_argument("--port", type=int, default=8000, help="port")
         subparser.add_argument(
             "--workers",
             type=int,
             default=os.cpu_count() or 1,
-            help="worker processes, each serving requests in parallel (default: one per CPU core)",
+            help="worker processes, each serving requests in parallel (the default is one per CPU core)",
         )
         subparser.add_argument(
             "--threads",
             type=int,
             default=1,
             help="threads per worker; 2 answers /health and short requests while a long one computes, "
-            "at some cost in throughput (default: 1)",
+            "at some cost in throughput",
         )
         subparser.add_argument(
             "--torch-threads",
@@ -57,28 +57,30 @@ class Serve(Subcommand):
             "--timeout",
             type=int,
             default=120,
-            help="seconds a worker may spend on one request before gunicorn restarts it (default: 120)",
+            help="seconds a worker may spend on one request before gunicorn restarts it",
         )
         subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
-        subparser.add_argument("--language", default="en", help="spaCy language for raw text (default: en)")
-        subparser.add_argument("--max-batch", type=int, default=64, help="most instances per request (default: 64)")
+        subparser.add_argument("--language", default="en", help="spaCy language for raw text")
+        subparser.add_argument(
+            "--max-batch", type=int, default=64, help="most instances per request; larger batches get HTTP 413"
+        )
         subparser.add_argument(
             "--max-request-words",
             type=int,
             default=20000,
-            help="most words per request; larger requests get HTTP 413 (default: 20000)",
+            help="most words per request; larger requests get HTTP 413",
         )
         subparser.add_argument(
             "--max-sentence-words",
             type=int,
             default=1000,
-            help="longest sentence, in words; longer ones get HTTP 413 (default: 1000)",
+            help="longest sentence, in words; longer ones get HTTP 413",
         )
         subparser.add_argument(
             "--max-request-bytes",
             type=int,
             default=2_000_000,
-            help="largest request body; larger ones get HTTP 413 (default: 2000000)",
+            help="largest request body; larger ones get HTTP 413",
         )
         subparser.set_defaults(func=serve_from_args)
         return subparser
