@@ -8,6 +8,11 @@ A spaCy pipeline component that runs a trained spert-mt model:
     doc.spans["spert_mt"]              # every predicted entity, nested ones too; scores in .attrs
     doc.ents                           # the best-scoring non-overlapping subset
     doc._.spert_mt_relations           # [Relation(head=Span, tail=Span, label, score), ...]
+                                       # over every entity of doc.spans; .in_ents: both in doc.ents
+
+Relations are stored as token offsets, labels and scores in the span group's attrs, so
+`doc.to_bytes()`, `DocBin()` (default or `store_user_data=True`) and `nlp.pipe(n_process=2)`
+keep every entity and relation.
 
 The factory is registered through the `spacy_factories` entry point of the package, so
 `add_pipe("spert_mt")` works without importing `spert_mt_plugin` first.
@@ -24,6 +29,10 @@ from spacy.util import minibatch
 logger = logging.getLogger(__name__)
 
 RELATIONS_EXTENSION = "spert_mt_relations"
+# Key of the span group's attrs that holds the relations as plain lists, dicts, strings and
+# numbers: the group and its attrs are what `doc.to_bytes`, any `DocBin` and `nlp.pipe(n_process=...)`
+# carry, whereas Span objects in `doc.user_data` cannot be serialised at all.
+RELATIONS_ATTR = "spert_mt_relations"
 
 
 class Relation(NamedTuple):
@@ -32,9 +41,37 @@ class Relation(NamedTuple):
     label: str
     score: float
 
+    @property
+    def in_ents(self) -> bool:
+        """Whether both arguments are entities of `doc.ents` now (same tokens, same type)."""
+        ents = {(ent.start, ent.end, ent.label_) for ent in self.head.doc.ents}
+        return all((span.start, span.end, span.label_) in ents for span in (self.head, self.tail))
 
-if not Doc.has_extension(RELATIONS_EXTENSION):
-    Doc.set_extension(RELATIONS_EXTENSION, default=None)
+
+def get_relations(doc: Doc) -> Optional[List[Relation]]:
+    """
+    The relations stored in the attrs of the doc's span groups (`None` if the component has not
+    run), as `Relation`s whose arguments are new `Span`s of `doc`.
+    """
+    groups = [group for group in doc.spans.values() if RELATIONS_ATTR in group.attrs]
+    if not groups:
+        return None
+    relations: List[Relation] = []
+    seen = set()
+    for group in groups:
+        for stored in group.attrs[RELATIONS_ATTR]:
+            key = (tuple(stored["head"]), tuple(stored["tail"]), stored["label"])
+            # A group copied to another key carries the same relations: list them once.
+            if key in seen:
+                continue
+            seen.add(key)
+            head, tail = (Span(doc, start, end, label=label) for start, end, label in (stored["head"], stored["tail"]))
+            relations.append(Relation(head, tail, stored["label"], float(stored["score"])))
+    return relations
+
+
+# force: a reloaded module replaces the getter instead of keeping a stale one.
+Doc.set_extension(RELATIONS_EXTENSION, getter=get_relations, force=True)
 
 
 @Language.factory(
@@ -90,6 +127,20 @@ class SpertMTComponent:
 
     Sentences come from the pipeline when it sets them (a sentencizer, a parser), else from
     spaCy's rule-based sentencizer, without changing the doc. Whitespace tokens are skipped.
+
+    # Relations and `doc.ents`
+
+    `doc._.spert_mt_relations` lists every predicted relation, between any two entities of
+    `doc.spans[spans_key]`: a relation is never dropped because `doc.ents`, which cannot hold
+    overlapping spans, left out one of its arguments (in "University of Oslo" located in "Oslo"
+    at most one argument can be an entity of `doc.ents`). `relation.in_ents` says whether both
+    arguments are entities of `doc.ents` (same tokens and type) when it is read; keep only those
+    relations to stay within `doc.ents`.
+
+    The relations live in `doc.spans[spans_key].attrs["spert_mt_relations"]` as plain data
+    (`{"head": [start, end, type], "tail": [start, end, type], "label": ..., "score": ...}`, token
+    offsets), which every serialisation of the span group keeps; the extension is a getter that
+    turns them into `Relation`s, and is `None` on a doc the component has not processed.
     """
 
     def __init__(
@@ -160,7 +211,7 @@ class SpertMTComponent:
     def _annotate(self, doc: Doc, sentences: List[Tuple[List[int], dict]]) -> None:
         spans: List[Span] = []
         scores: List[float] = []
-        relations: List[Relation] = []
+        relations: List[dict] = []
         for words, output in sentences:
             entity_spans = []
             for entity in output["entities"]:
@@ -170,9 +221,16 @@ class SpertMTComponent:
                 scores.append(float(entity["score"]))
             for relation in output["relations"]:
                 head, tail = entity_spans[relation["head"]], entity_spans[relation["tail"]]
-                relations.append(Relation(head, tail, relation["type"], float(relation["score"])))
-        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans, attrs={"scores": scores})
-        doc._.set(RELATIONS_EXTENSION, relations)
+                relations.append(
+                    {
+                        "head": [head.start, head.end, head.label_],
+                        "tail": [tail.start, tail.end, tail.label_],
+                        "label": relation["type"],
+                        "score": float(relation["score"]),
+                    }
+                )
+        attrs = {"scores": scores, RELATIONS_ATTR: relations}
+        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans, attrs=attrs)
         if self.set_ents:
             doc.ents = best_non_overlapping(spans, scores)
 

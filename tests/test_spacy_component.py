@@ -1,10 +1,19 @@
+import json
 import logging
+import pickle
 from importlib.metadata import entry_points
 
 import pytest
 import spacy
+from spacy.tokens import Doc, DocBin
 
 from spert_mt_plugin.spacy_component import best_non_overlapping
+
+TEXTS = [
+    "The University of Oslo hired Dan. Ada Lovelace works for Acme Corp in Paris.",
+    "Bob is married to Carol.",
+    "Eve left Acme Corp for Oslo.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +50,77 @@ def test_entities_nested_spans_ents_and_relations(nlp):
     assert all(isinstance(r.score, float) for r in doc._.spert_mt_relations)
 
 
+def annotations(doc):
+    """Everything the component sets on `doc`, as plain values."""
+    group = doc.spans["spert_mt"]
+    relations = doc._.spert_mt_relations
+    assert all(r.head.doc is doc and r.tail.doc is doc for r in relations)
+    return {
+        "ents": [(e.start, e.end, e.label_) for e in doc.ents],
+        "spans": [(s.start, s.end, s.label_) for s in group],
+        "scores": list(group.attrs["scores"]),
+        "relations": [
+            (r.head.start, r.head.end, r.head.label_, r.tail.start, r.tail.end, r.tail.label_, r.label, r.score)
+            for r in relations
+        ],
+        "in_ents": [r.in_ents for r in relations],
+    }
+
+
+def test_relations_cover_every_entity_and_say_whether_they_are_in_ents(nlp):
+    doc = nlp(TEXTS[0])
+    relations = {(r.head.text, r.tail.text, r.label): r for r in doc._.spert_mt_relations}
+    # Both arguments are predicted entities, but nested: doc.ents can hold only one of them.
+    assert not relations[("University of Oslo", "Oslo", "Located_In")].in_ents
+    assert relations[("Ada Lovelace", "Acme Corp", "Works_For")].in_ents
+    group = {(s.start, s.end, s.label_) for s in doc.spans["spert_mt"]}
+    ents = {(e.start, e.end, e.label_) for e in doc.ents}
+    for r in relations.values():
+        arguments = {(span.start, span.end, span.label_) for span in (r.head, r.tail)}
+        assert arguments <= group
+        assert r.in_ents == (arguments <= ents)
+    # computed when read, so it follows a later change of doc.ents
+    works_for = relations[("Ada Lovelace", "Acme Corp", "Works_For")]
+    doc.ents = [works_for.head]
+    assert not works_for.in_ents
+
+
+def test_relations_are_read_from_the_group_that_holds_them_once(nlp):
+    doc = nlp(TEXTS[0])
+    expected = annotations(doc)
+    doc.spans["renamed"] = doc.spans.pop("spert_mt")
+    doc.spans["spert_mt"] = doc.spans["renamed"].copy()
+    assert annotations(doc) == expected
+
+
+def test_relations_are_none_before_the_component_runs():
+    assert spacy.blank("en")("Bob met Carol.")._.spert_mt_relations is None
+
+
+def test_to_bytes_and_pickle_keep_entities_spans_and_relations(nlp):
+    doc = nlp(TEXTS[0])
+    expected = annotations(doc)
+    assert expected["relations"] and expected["ents"] and False in expected["in_ents"]
+    json.dumps(doc.spans["spert_mt"].attrs)  # the stored relations are plain data
+    assert annotations(Doc(nlp.vocab).from_bytes(doc.to_bytes())) == expected
+    assert annotations(pickle.loads(pickle.dumps(doc))) == expected
+
+
+@pytest.mark.parametrize("store_user_data", [True, False])
+def test_docbin_round_trip_keeps_entities_spans_and_relations(nlp, store_user_data):
+    docs = list(nlp.pipe(TEXTS))
+    expected = [annotations(doc) for doc in docs]
+    data = DocBin(docs=docs, store_user_data=store_user_data).to_bytes()
+    restored = list(DocBin(store_user_data=store_user_data).from_bytes(data).get_docs(nlp.vocab))
+    assert [annotations(doc) for doc in restored] == expected
+
+
+def test_pipe_in_two_processes_gives_the_same_entities_and_relations(nlp):
+    # The same batches in both, as padding changes the scores in their last digits.
+    expected = [annotations(doc) for doc in nlp.pipe(TEXTS, batch_size=1)]
+    assert [annotations(doc) for doc in nlp.pipe(TEXTS, n_process=2, batch_size=1)] == expected
+
+
 def test_pipe_batches_across_docs_with_bounded_batches(nlp):
     component = nlp.get_pipe("spert_mt")
     sizes = []
@@ -53,7 +133,8 @@ def test_pipe_batches_across_docs_with_bounded_batches(nlp):
         piped = [[(e.text, e.label_) for e in doc.spans["spert_mt"]] for doc in nlp.pipe(texts, batch_size=4)]
     finally:
         model.forward_on_instances = forward
-    single = [[(e.text, e.label_) for e in nlp(text).spans["spert_mt"]] for text in texts]
+    # each doc kept alive while its span group is read: a group only holds a weak reference
+    single = [[(e.text, e.label_) for e in doc.spans["spert_mt"]] for doc in map(nlp, texts)]
     assert piped == single
     assert max(sizes) <= 2 and sum(sizes) == 9
 
