@@ -98,6 +98,8 @@ def test_configs_build_with_defaults():
         params = json.loads(_jsonnet.evaluate_file(str(config), ext_vars=_environment_variables()))
         assert params["model"]["type"] == "spert_mt", config.name
         assert params["model"]["embedder"]["model_name"], config.name
+        # no dump of the first batch's tensors in the logs (AllenNLP's default console_logger callback)
+        assert params["trainer"]["enable_default_callbacks"] is False, config.name
 
 
 def test_shipped_configs_train_spert_mt_and_ablations_alike_and_the_baseline_as_spert():

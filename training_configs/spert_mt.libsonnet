@@ -139,6 +139,9 @@ local encoder(paper) =
         },
         learning_rate_scheduler: { type: 'linear_warmup_fraction', warmup_fraction: h.warmup_fraction },
         checkpointer: { keep_most_recent_by_count: 1 },
+        // AllenNLP's default console_logger callback dumps the first batch's tensors and every
+        // parameter's name into the log; the progress bar and the epoch metrics say what matters.
+        enable_default_callbacks: false,
       },
     },
 

@@ -91,9 +91,13 @@ def test_a_table_only_call_trains_nothing_and_names_unfinished_runs(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path):
+def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path, capsys):
     environment = dict(os.environ)
     results = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
+    # The progress lines are printed; AllenNLP's dump of the first batch is not logged.
+    assert "[spert-experiments] experiment (seed 2): epoch 2/2" in capsys.readouterr().err
+    # (the run's out.log has the whole log: AllenNLP replaces the console handlers during training)
+    assert "batch_input" not in (tmp_path / "experiment" / "seed_1" / "out.log").read_text()
     # Seeds and epochs reach the config as its external variables, never through the environment.
     assert dict(os.environ) == environment
     runs = results["configs"]["experiment"]["runs"]
