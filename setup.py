@@ -11,7 +11,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["spert_mt_plugin", "spert_mt_plugin.*"]),
-    package_data={"spert_mt_plugin": ["service/static/*"]},
+    package_data={"spert_mt_plugin": ["service/static/*", "configs/*.libsonnet"]},
     python_requires=">=3.10",
     # `nlp.add_pipe("spert_mt", config={"archive": ...})` without importing the package first
     entry_points={"spacy_factories": ["spert_mt = spert_mt_plugin.spacy_component:make_spert_mt"]},

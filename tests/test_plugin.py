@@ -93,9 +93,12 @@ def test_configs_build_with_defaults():
     from allennlp.common.params import _environment_variables
 
     import spert_mt_plugin  # noqa: F401
+    from spert_mt_plugin.configs import LIBRARY
 
     for config in sorted((PROJECT_ROOT / "training_configs").glob("*.jsonnet")):
-        params = json.loads(_jsonnet.evaluate_file(str(config), ext_vars=_environment_variables()))
+        params = json.loads(
+            _jsonnet.evaluate_file(str(config), jpathdir=[str(LIBRARY)], ext_vars=_environment_variables())
+        )
         assert params["model"]["type"] == "spert_mt", config.name
         assert params["model"]["embedder"]["model_name"], config.name
         # no dump of the first batch's tensors in the logs (AllenNLP's default console_logger callback)

@@ -15,8 +15,8 @@ base + {
     types_file: annotation_conf,
     language: 'en',
     // every annotation that cannot be represented (discontinuous entities, relations across
-    // sentences, events, attributes) is listed here, with file and line
-    report_file: 'runs/brat_report.jsonl',
+    // sentences, events, attributes) is listed here, with file and line (in the run's folder)
+    report_file: 'brat_report.jsonl',
   },
   vocabulary+: { types_file: annotation_conf },
   train_data_path: train,

@@ -17,6 +17,13 @@ from spert_mt_plugin.formats.text import blank_pipeline
 logger = logging.getLogger(__name__)
 
 
+def report_path(report_file: Optional[str], serialization_dir: Optional[str]) -> Optional[str]:
+    """`report_file`, a relative one inside `serialization_dir` when there is one."""
+    if report_file is None or serialization_dir is None or Path(report_file).is_absolute():
+        return report_file
+    return str(Path(serialization_dir) / report_file)
+
+
 @DatasetReader.register("brat")
 class BratReader(SpanRelationReader):
     """
@@ -38,14 +45,20 @@ class BratReader(SpanRelationReader):
         The spaCy language of the rule-based tokenizer and sentencizer (no download needed).
     report_file : `str`, optional (default = `None`)
         Where to write the report (JSON Lines: file, line, kind, annotation, reason) of every
-        annotation that could not be represented. Each read appends the report of its folder.
+        annotation that could not be represented. Each read appends the report of its folder. A
+        relative path is inside the run's folder in training (`allennlp train -s RUN`: RUN/path),
+        so that runs do not overwrite each other's report, else relative to the current folder.
+    serialization_dir : `str`, optional
+        The run's folder; AllenNLP passes it when it builds the reader for training.
     Other parameters: see `SpanRelationReader`.
     """
 
-    def __init__(self, language: str = "en", report_file: Optional[str] = None, **kwargs) -> None:
+    def __init__(
+        self, language: str = "en", report_file: Optional[str] = None, serialization_dir: Optional[str] = None, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
         self._language = language
-        self._report_file = report_file
+        self._report_file = report_path(report_file, serialization_dir)
         self.last_report: List[Skipped] = []
 
     @cached_property
