@@ -7,6 +7,10 @@ torch above it only buries it. When the plugin is loaded by the `allennlp` comma
 error of these kinds prints `allennlp <command>: error: <message>` and exits with status 1;
 `SPERT_DEBUG=1` restores the full traceback. Other errors (bugs) keep their traceback.
 
+An error raised while AllenNLP loads a model archive or a checkpoint (`evaluate`, `predict`,
+`train --recover`) is first put in terms of the file (`archives.explain_traceback`): a truncated
+archive, one without config.json or whose weights do not fit the model are the user's to fix too.
+
 `allennlp train` replaces `sys.excepthook` with one that logs "Uncaught exception" with its
 traceback to the console and to the run's `out.log`; there a filter on the root logger keeps the
 traceback in `out.log` and gives the console the one line.
@@ -14,6 +18,7 @@ traceback in `out.log` and gives the console the one line.
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -35,9 +40,36 @@ def is_known(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and str(error).startswith(("RUNTIME ERROR", "STATIC ERROR"))
 
 
+def explained(error: BaseException, traceback: Optional[TracebackType]) -> BaseException:
+    """`error`, or the `ArchiveError` that says which archive or checkpoint it came from and what is wrong."""
+    from spert_mt_plugin.archives import explain_traceback
+
+    try:
+        archive_error = explain_traceback(error, traceback)
+    except Exception:
+        # Reading the frames is a courtesy: whatever goes wrong in it, the original error stands.
+        return error
+    return archive_error or error
+
+
+_NOT_FOUND = re.compile(r"^file (.+) not found$")
+
+
+def missing_file(path: str) -> str:
+    """A missing input file, with the hint where data files come from when it is under SPERT_DATA_DIR."""
+    data_dir = os.environ.get("SPERT_DATA_DIR", "")
+    if data_dir and os.path.normpath(path).startswith(os.path.normpath(data_dir) + os.sep):
+        return f"{path}: no such file (SPERT_DATA_DIR is {data_dir}; scripts/get_data.sh downloads the datasets)"
+    return f"{path}: no such file"
+
+
 def one_line(error: BaseException) -> str:
     """The error's message on one line (jsonnet's: its first line, which names the place)."""
     message = str(error).strip() or type(error).__name__
+    not_found = _NOT_FOUND.match(message) if isinstance(error, FileNotFoundError) else None
+    if not_found:
+        # cached_path's wording, for data files named by a config or on the command line.
+        message = missing_file(not_found.group(1))
     if isinstance(error, RuntimeError):
         message = message.splitlines()[0]
     if isinstance(error, KeyError) and message.startswith(("'", '"')):
@@ -61,6 +93,8 @@ def report(error: BaseException) -> None:
 
 
 def hook(kind: Type[BaseException], error: BaseException, traceback: Optional[TracebackType]) -> None:
+    if not debugging():
+        error = explained(error, traceback)
     if debugging() or not is_known(error):
         sys.__excepthook__(kind, error, traceback)
         return
@@ -75,7 +109,10 @@ class UncaughtKnownError(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if record.msg != "Uncaught exception" or error is None or debugging() or not is_known(error):
+        if record.msg != "Uncaught exception" or error is None or debugging():
+            return True
+        error = explained(error, record.exc_info[2])
+        if not is_known(error):
             return True
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.FileHandler):

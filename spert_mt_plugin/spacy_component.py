@@ -154,15 +154,15 @@ class SpertMTComponent:
         max_batch_words: int = 2048,
         max_sentence_words: int = 1000,
     ) -> None:
-        from allennlp.predictors import Predictor
-
         import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor)
+        from spert_mt_plugin.archives import load_predictor
 
         self.name = name
         self.spans_key = spans_key
         self.set_ents = set_ents
         self.max_sentence_words = max_sentence_words
-        self.predictor = Predictor.from_path(
+        # A bad archive: an ArchiveError naming it, not AllenNLP's or torch's error from inside.
+        self.predictor = load_predictor(
             archive,
             predictor_name="spert_mt",
             cuda_device=cuda_device,

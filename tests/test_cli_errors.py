@@ -66,3 +66,28 @@ def test_a_data_error_in_training_is_one_line_with_the_traceback_in_the_runs_log
     assert "Traceback" in (run / "out.log").read_text()
     debug, _ = train_on(bad, tmp_path, debug=True)
     assert debug.returncode == 1 and "Traceback" in debug.stderr and "DataError" in debug.stderr
+
+
+def test_errors_from_loading_an_encoder_or_a_checkpoint_are_explained(tmp_path):
+    import torch
+    from transformers import AutoConfig
+
+    from spert_mt_plugin.cli_errors import explained
+
+    try:
+        AutoConfig.from_pretrained("/no/such/encoder")
+    except OSError as error:
+        encoder = explained(error, error.__traceback__)
+    assert is_known(encoder)
+    assert one_line(encoder) == "the encoder the config names, /no/such/encoder, cannot be loaded: no such folder"
+
+    checkpoint = tmp_path / "training_state_e1_b0.th"
+    checkpoint.write_bytes(b"PK\x03\x04 cut short")
+    try:
+        torch.load(checkpoint)
+    except Exception as error:
+        unreadable = explained(error, error.__traceback__)
+    assert is_known(unreadable) and one_line(unreadable).startswith(f"{checkpoint}: cannot be read by torch.load (")
+
+    bug = ZeroDivisionError("division by zero")
+    assert explained(bug, None) is bug

@@ -58,6 +58,7 @@ class Convert(Subcommand):
 
 def convert_from_args(args: argparse.Namespace) -> None:
     from spert_mt_plugin.formats import conversions
+    from spert_mt_plugin.formats.atomic import atomic_open, write_text
 
     output = Path(args.output)
     if args.conversion == "brat-to-spert":
@@ -67,9 +68,9 @@ def convert_from_args(args: argparse.Namespace) -> None:
         documents, types, skipped = conversions.brat_to_spert(args.input, types_file, args.language)
         conversions.write_json(documents, str(output))
         types_output = Path(args.types_output or output.with_name(output.stem + "_types.json"))
-        types_output.write_text(json.dumps(types.to_json(), indent=2) + "\n", encoding="utf-8")
+        write_text(types_output, json.dumps(types.to_json(), indent=2) + "\n")
         report = Path(args.report or str(output) + ".report.jsonl")
-        with report.open("w", encoding="utf-8") as handle:
+        with atomic_open(report) as handle:
             for item in skipped:
                 handle.write(json.dumps(item.as_dict(), ensure_ascii=False) + "\n")
         entities = sum(len(d.get("entities", [])) for d in documents)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from allennlp.commands.subcommand import Subcommand
 
+from spert_mt_plugin.formats.atomic import write_text
 from spert_mt_plugin.results.comparison import SAMPLES, compare, markdown_report
 from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, has_gold_predictions, write_test_predictions
 from spert_mt_plugin.results.runs import ResultsError, Run, UnfinishedRuns, export_runs, finished_metrics, plan_runs
@@ -35,10 +36,13 @@ def train_run(run: Run, directory: Path, epochs: Optional[int]) -> Dict[str, Any
     from allennlp.common import Params
 
     settings = run_settings(run, epochs)
-    num_epochs = Params.from_file(run.config, ext_vars=settings)["trainer"]["num_epochs"]
+    trainer_config = Params.from_file(run.config, ext_vars=settings).as_dict()["trainer"]
     # The label is the run's name, so that a resumed run's config equals the saved one.
-    progress = {"type": "spert_progress", "label": run.name, "num_epochs": num_epochs}
-    params = Params.from_file(run.config, json.dumps({"trainer.callbacks": [progress]}), ext_vars=settings)
+    progress = {"type": "spert_progress", "label": run.name, "num_epochs": trainer_config["num_epochs"]}
+    # Added to the config's callbacks, not in their place: they include the random generators'
+    # states that make a resumed run exact.
+    callbacks = (trainer_config.get("callbacks") or []) + [progress]
+    params = Params.from_file(run.config, json.dumps({"trainer.callbacks": callbacks}), ext_vars=settings)
     train_model(params, str(directory), recover=(directory / "config.json").exists())
     metrics = finished_metrics(directory)
     if metrics is None:
@@ -150,8 +154,8 @@ def run_experiments(
             "summary": aggregate(config_runs, average),
         }
     results["comparisons"] = [compare(a, results["configs"][a], b, results["configs"][b], samples) for a, b in pairs]
-    (output_dir / f"{results_name}.json").write_text(json.dumps(results, indent=2))
-    (output_dir / f"{results_name}.md").write_text(markdown_report(results))
+    write_text(output_dir / f"{results_name}.json", json.dumps(results, indent=2))
+    write_text(output_dir / f"{results_name}.md", markdown_report(results))
     if export_dir is not None and export_dir != output_dir:
         export_runs(runs, output_dir, export_dir)
         return run_experiments(

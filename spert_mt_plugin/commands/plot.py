@@ -158,9 +158,15 @@ def save_figure(figure, output: str, title: Optional[str], caption: str) -> None
 
     figure.suptitle(f"{title}\n{caption}" if title else caption, fontsize="medium")
     figure.tight_layout()
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(output, dpi=110)
-    plt.close(figure)
+    from spert_mt_plugin.formats.atomic import atomic_open
+
+    # A file object has no name to take the format from: the output's suffix gives it.
+    image_format = Path(output).suffix[1:].lower() or "png"
+    try:
+        with atomic_open(output, "wb") as handle:
+            figure.savefig(handle, dpi=110, format=image_format)
+    finally:
+        plt.close(figure)
 
 
 @Subcommand.register("spert-plot")

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from allennlp.commands.subcommand import Subcommand
 
 from spert_mt_plugin.commands.plot import save_figure
+from spert_mt_plugin.formats.atomic import write_text
 from spert_mt_plugin.results.runs import ResultsError
 from spert_mt_plugin.results.sweep import sweep_points
 
@@ -102,7 +103,7 @@ def sweep_from_args(args: argparse.Namespace) -> None:
         raise SystemExit(f"spert-sweep: {error}")
     plot_sweep(series, args.output, label, args.average, args.title)
     table = markdown_sweep(series, label)
-    Path(args.output).with_suffix(".md").write_text(table)
+    write_text(Path(args.output).with_suffix(".md"), table)
     print(table)
     print(f"wrote {args.output} and {Path(args.output).with_suffix('.md')}")
 

@@ -16,10 +16,19 @@ LIBRARY = Path(__file__).resolve().parent
 
 
 def evaluate_file(filename: str, **kwargs) -> str:
-    """`_jsonnet.evaluate_file` with this folder on the library path (after any given)."""
+    """
+    `_jsonnet.evaluate_file` with this folder on the library path (after any given); the encoder
+    SPERT_ENCODER chose is vetted before AllenNLP acts on the config (`settings.check_encoders`).
+    """
+    from spert_mt_plugin.settings import check_encoders
+
     paths = kwargs.pop("jpathdir", None) or []
     paths = [paths] if isinstance(paths, str) else list(paths)
-    return _evaluate_file(filename, jpathdir=paths + [str(LIBRARY)], **kwargs)
+    config = _evaluate_file(filename, jpathdir=paths + [str(LIBRARY)], **kwargs)
+    # Plain JSON (a run's or an archive's config.json) reads no variable: its encoder is its own.
+    if not str(filename).endswith(".json"):
+        check_encoders(config, kwargs.get("ext_vars") or {})
+    return config
 
 
 _evaluate_file = allennlp.common.params.evaluate_file

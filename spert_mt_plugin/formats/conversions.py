@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from spert_mt_plugin.formats import dygie, spert_json
+from spert_mt_plugin.formats.atomic import atomic_open
 from spert_mt_plugin.formats.brat import Skipped, write_brat_document
 from spert_mt_plugin.formats.brat_sentences import read_folder
 from spert_mt_plugin.formats.errors import DataError
@@ -193,8 +194,8 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
 
 
 def write_json(documents: List[Dict[str, Any]], path: str, lines: bool = False) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
+    """Writes `documents` as a JSON array (or JSON Lines), replacing `path` only once complete."""
+    with atomic_open(path) as handle:
         if lines:
             for document in documents:
                 handle.write(json.dumps(document, ensure_ascii=False) + "\n")

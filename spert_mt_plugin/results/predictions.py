@@ -7,10 +7,10 @@ file can be scored without the types file.
 """
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from spert_mt_plugin.formats.atomic import atomic_open
 from spert_mt_plugin.results.runs import ResultsError
 
 PREDICTIONS_FILE = "test_predictions.jsonl"
@@ -22,25 +22,23 @@ def write_test_predictions(directory: Path, test_data_path: Optional[str] = None
     writes `directory/test_predictions.jsonl`, replacing the file only once it is complete.
     `test_data_path` defaults to the run's config's.
     """
-    from allennlp.models.archival import load_archive
     from allennlp.predictors import Predictor
 
+    from spert_mt_plugin.archives import load_archive
     from spert_mt_plugin.vocabulary import symmetric_relations
 
-    archive = load_archive(str(directory / "model.tar.gz"))
+    archive = load_archive(directory / "model.tar.gz")
     test_data_path = test_data_path or archive.config["test_data_path"]
     predictor = Predictor.from_archive(archive, "spert_mt")
     symmetric = set(symmetric_relations(archive.model.vocab))
     instances = list(archive.validation_dataset_reader.read(test_data_path))
     target = directory / PREDICTIONS_FILE
-    partial = target.with_name(target.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as output:
+    with atomic_open(target) as output:
         for start in range(0, len(instances), batch_size):
             batch = instances[start : start + batch_size]
             for instance, predicted in zip(batch, predictor.predict_batch_instance(batch)):
                 line = with_gold(predicted, instance["metadata"].metadata, symmetric)
                 output.write(json.dumps(line, ensure_ascii=False) + "\n")
-    os.replace(partial, target)
     return target
 
 

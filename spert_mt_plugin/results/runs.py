@@ -1,10 +1,11 @@
 """The runs of an experiment: one config, seed and (for cross-validation) fold each, one folder each."""
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
+
+from spert_mt_plugin.formats.atomic import copy_file
 
 
 class ResultsError(ValueError):
@@ -57,16 +58,19 @@ def export_runs(runs: Sequence[Run], output_dir: Path, export_dir: Path) -> None
     Copies the config, metrics and test predictions of finished `runs` from `output_dir` into
     `export_dir`, in the same layout, so that a folder small enough to commit can rebuild the table
     and its comparisons (`--table-only -o EXPORT_DIR`) and the learning curves (`spert-plot`).
-    Files of a run exported before are replaced, stale epoch files removed.
+    Files of a run exported before are replaced, each atomically, and then stale epoch files
+    removed, so that an export stopped midway leaves every file whole, old or new.
     """
     for run in runs:
         source, target = run.directory(output_dir), run.directory(export_dir)
         if finished_metrics(source) is None:
             raise UnfinishedRuns(f"--export: {run.name} in {source} has not finished")
-        if target.exists():
-            for old in target.glob("metrics_epoch_*.json"):
-                old.unlink()
         target.mkdir(parents=True, exist_ok=True)
+        exported = set()
         for pattern in EXPORTED_FILES:
             for path in source.glob(pattern):
-                shutil.copy2(path, target / path.name)
+                copy_file(path, target / path.name)
+                exported.add(path.name)
+        for old in target.glob("metrics_epoch_*.json"):
+            if old.name not in exported:
+                old.unlink()
