@@ -18,6 +18,7 @@ def registrations():
     """(registrable base, name, the class it must resolve to) for every name the package registers."""
     from allennlp.commands.subcommand import Subcommand
     from allennlp.training.callbacks import TrainerCallback
+    from allennlp.training.checkpointer import Checkpointer
 
     from spert_mt_plugin.commands.convert import Convert
     from spert_mt_plugin.commands.experiments import Experiments
@@ -28,9 +29,11 @@ def registrations():
     from spert_mt_plugin.metrics.typed_set_f1 import NerF1, RelationF1, TypedSetF1
     from spert_mt_plugin.models.spert_mt import SpertMT
     from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
+    from spert_mt_plugin.training.checkpointer import AtomicCheckpointer
     from spert_mt_plugin.training.linear_warmup import LinearWarmupFraction
     from spert_mt_plugin.training.optimizer import SpertAdamW
     from spert_mt_plugin.training.progress import ProgressCallback
+    from spert_mt_plugin.training.random_state import RandomStateCallback
     from spert_mt_plugin.vocabulary import TypesFileVocabulary
 
     return [
@@ -46,6 +49,8 @@ def registrations():
         (Optimizer, "spert_adamw", SpertAdamW),
         (LearningRateScheduler, "linear_warmup_fraction", LinearWarmupFraction),
         (TrainerCallback, "spert_progress", ProgressCallback),
+        (TrainerCallback, "spert_random_state", RandomStateCallback),
+        (Checkpointer, "spert_atomic", AtomicCheckpointer),
         (Subcommand, "spert-experiments", Experiments),
         (Subcommand, "spert-plot", Plot),
         (Subcommand, "spert-sweep", Sweep),

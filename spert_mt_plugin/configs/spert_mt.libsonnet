@@ -138,7 +138,11 @@ local encoder(paper) =
           max_grad_norm: h.grad_norm,
         },
         learning_rate_scheduler: { type: 'linear_warmup_fraction', warmup_fraction: h.warmup_fraction },
-        checkpointer: { keep_most_recent_by_count: 1 },
+        // A resumed run (`--recover`, spert-experiments) is the run it would have been: checkpoints
+        // that a kill cannot tear, and the random generators' states saved and restored with them
+        // (docs/reliability.md).
+        checkpointer: { type: 'spert_atomic', keep_most_recent_by_count: 1 },
+        callbacks: [{ type: 'spert_random_state' }],
         // AllenNLP's default console_logger callback dumps the first batch's tensors and every
         // parameter's name into the log; the progress bar and the epoch metrics say what matters.
         enable_default_callbacks: false,

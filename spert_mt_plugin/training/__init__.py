@@ -1,3 +1,5 @@
+from spert_mt_plugin.training.checkpointer import AtomicCheckpointer
 from spert_mt_plugin.training.linear_warmup import LinearWarmupFraction
 from spert_mt_plugin.training.optimizer import SpertAdamW
 from spert_mt_plugin.training.progress import ProgressCallback
+from spert_mt_plugin.training.random_state import RandomStateCallback
