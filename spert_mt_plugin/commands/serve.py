@@ -6,7 +6,9 @@ share the interpreter lock for everything but the torch kernels (spaCy, decoding
 threads do not give two cores' worth of work; gunicorn's worker *processes* do. With
 `--preload` semantics the model is loaded once in the master and the workers are forked from it,
 sharing its weights copy-on-write, and gunicorn restarts a worker that dies or overruns
-`--timeout`, so one bad request does not take the service down. `--threads 2` lets a worker answer
+`--timeout`, so one bad request does not take the service down; on SIGTERM the workers finish the
+requests they are answering (`--graceful-timeout`) and, with one thread each, the port refuses new
+connections at once (docs/reliability.md, "The service survives its workers"). `--threads 2` lets a worker answer
 `/health` and short requests while a long one computes, at some cost in throughput (the
 load test of docs/serving.md: 72.8 against 84.3 requests/s with two workers on two cores).
 """
@@ -14,6 +16,8 @@ load test of docs/serving.md: 72.8 against 84.3 requests/s with two workers on t
 import argparse
 import logging
 import os
+import signal
+import sys
 from typing import Any, Callable, Dict
 
 from allennlp.commands.subcommand import Subcommand
@@ -59,6 +63,13 @@ class Serve(Subcommand):
             default=120,
             help="seconds a worker may spend on one request before gunicorn restarts it",
         )
+        subparser.add_argument(
+            "--graceful-timeout",
+            type=int,
+            default=None,
+            help="seconds the workers get after SIGTERM to finish the requests they are answering before they are "
+            "killed (default: --timeout, the longest a request may take)",
+        )
         subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
         subparser.add_argument("--language", default="en", help="spaCy language for raw text")
         subparser.add_argument(
@@ -90,11 +101,12 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
     """A function that loads the model and builds the Flask app from the command's arguments."""
 
     def load():
-        from allennlp.predictors import Predictor
-
+        from spert_mt_plugin.archives import load_predictor
         from spert_mt_plugin.service.app import create_app
 
-        predictor = Predictor.from_path(
+        # A bad archive raises an ArchiveError, which gunicorn's master passes on (a RuntimeError it
+        # would print whole) to the command's one-line error hook.
+        predictor = load_predictor(
             args.archive_file,
             predictor_name="spert_mt",
             cuda_device=args.cuda_device,
@@ -105,6 +117,78 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
         return create_app(predictor, max_batch=args.max_batch, max_request_bytes=args.max_request_bytes)
 
     return load
+
+
+# Whether this worker process is inside the app, computing an answer (each worker has its own copy).
+_in_app = False
+
+
+def _marking_busy(app: Callable) -> Callable:
+    """The WSGI app, noting while it runs in `_in_app`."""
+
+    def wsgi(environ, start_response):
+        global _in_app
+        _in_app = True
+        try:
+            return app(environ, start_response)
+        finally:
+            _in_app = False
+
+    return wsgi
+
+
+def _post_worker_init(worker) -> None:
+    """
+    On SIGTERM a sync worker finishes the request it answers, then exits; meanwhile it keeps its copy
+    of the listening socket, so the kernel goes on queueing new connections that nobody will accept,
+    and resets them only when the last worker exits. Closing the copy at SIGTERM makes the port refuse
+    them at once (the master closes its own copy), which tells a client to go elsewhere right away.
+    """
+    from gunicorn.workers.sync import SyncWorker
+
+    # gthread workers (--threads > 1) have their own shutdown: they stop accepting and drain.
+    if not isinstance(worker, SyncWorker):
+        return
+
+    def handle_term(signum, frame):
+        worker.alive = False
+        # Only inside the app: from there the worker never touches the listener again before it exits
+        # (gunicorn reads the listener's address before calling the app, and accepts after it).
+        if _in_app:
+            for listener in worker.sockets:
+                listener.close()
+
+    signal.signal(signal.SIGTERM, handle_term)
+    # As gunicorn's own handler: the signal must not interrupt the request's system calls.
+    signal.siginterrupt(signal.SIGTERM, False)
+
+
+def _worker_exit(server, worker) -> None:
+    """
+    A worker that ends normally exits at once rather than through the interpreter's teardown: that
+    teardown frees the model's objects one by one, touching pages shared with the master copy-on-write
+    (10-15 s on the busy 2-core VM of docs/reliability.md, with the listening socket open all along),
+    and it would run the master's atexit handlers, which are not the worker's to run.
+    """
+    # gunicorn calls this hook in the master too, when it reaps a worker.
+    if os.getpid() != worker.pid:
+        return
+    error = sys.exc_info()[1]
+    # A worker that fails to boot exits with gunicorn's status codes, which the master acts on.
+    if isinstance(error, SystemExit) and error.code in (0, None):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
+def _on_exit(server) -> None:
+    """After a shutdown by signal the master, too, skips the teardown of its model (5 s on that VM)."""
+    # gunicorn's halt() runs this hook while handling the exception that stopped the master: StopIteration
+    # (SIGTERM) or KeyboardInterrupt for a shutdown (status 0); a HaltServer carries another status.
+    if isinstance(sys.exc_info()[1], (StopIteration, KeyboardInterrupt)):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def serve_from_args(args: argparse.Namespace) -> None:
@@ -128,6 +212,11 @@ def serve_from_args(args: argparse.Namespace) -> None:
         "workers": args.workers,
         "threads": args.threads,
         "timeout": args.timeout,
+        # gunicorn's default (30 s) would kill, on SIGTERM, a request that --timeout allows to go on.
+        "graceful_timeout": args.graceful_timeout if args.graceful_timeout is not None else args.timeout,
+        "post_worker_init": _post_worker_init,
+        "worker_exit": _worker_exit,
+        "on_exit": _on_exit,
         # CUDA cannot be used in a process forked after it was initialised: on a GPU each worker
         # loads its own copy of the model.
         "preload_app": not on_gpu,
@@ -145,7 +234,7 @@ def serve_from_args(args: argparse.Namespace) -> None:
                 self.cfg.set(key, value)
 
         def load(self):
-            return load()
+            return _marking_busy(load())
 
     logger.info(
         "spert-mt service on http://%s:%d/ (gunicorn, %d workers x %d threads, %d torch threads each)",
