@@ -136,7 +136,7 @@ def compare(
     """
     The comparison of two configs' table entries (`run_experiments`' `results["configs"][name]`):
     their runs are paired by fold and seed. The sentence test needs every paired run's
-    `test_predictions.jsonl`; without them only the paired differences are given.
+    `test_predictions.jsonl.gz`; without them only the paired differences are given.
     """
     average = entry_a["average"]
     if entry_b["average"] != average:

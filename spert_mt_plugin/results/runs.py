@@ -48,9 +48,12 @@ def finished_metrics(directory: Path) -> Optional[Dict[str, Any]]:
     return metrics if "test_rel_f1" in metrics else None
 
 
+# A run's test predictions (`spert_mt_plugin.results.predictions`).
+PREDICTIONS_FILE = "test_predictions.jsonl.gz"
+
 # What `export_runs` keeps of a run: its resolved config (encoder, seed, epochs, data), its
 # metrics (per epoch and final) and its test predictions; never the weights or the vocabulary.
-EXPORTED_FILES = ("config.json", "metrics.json", "metrics_epoch_*.json", "test_predictions.jsonl")
+EXPORTED_FILES = ("config.json", "metrics.json", "metrics_epoch_*.json", PREDICTIONS_FILE)
 
 
 def export_runs(runs: Sequence[Run], output_dir: Path, export_dir: Path) -> None:

@@ -1,3 +1,4 @@
+import gzip
 import json
 import os
 
@@ -6,7 +7,7 @@ import pytest
 from spert_mt_plugin.commands.experiments import run_experiments, run_settings
 from spert_mt_plugin.results.comparison import count_matrices, f1_of_counts
 from spert_mt_plugin.results.predictions import read_predictions
-from spert_mt_plugin.results.runs import Run, UnfinishedRuns, plan_runs
+from spert_mt_plugin.results.runs import PREDICTIONS_FILE, Run, UnfinishedRuns, plan_runs
 from spert_mt_plugin.results.tables import aggregate, convention, markdown_table
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
@@ -108,7 +109,7 @@ def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path, capsys):
     assert all(0.0 <= r["metrics"]["test_rel_f1"] <= 1.0 for r in runs)
     # Each run keeps its test predictions with the gold annotation: scored again they give its test figures.
     for run in runs:
-        lines = read_predictions(tmp_path / "experiment" / f"seed_{run['seed']}" / "test_predictions.jsonl")
+        lines = read_predictions(tmp_path / "experiment" / f"seed_{run['seed']}" / PREDICTIONS_FILE)
         assert len(lines) == 6 and all("gold" in line for line in lines)
         for task in ("ner", "rel", "rel_strict"):
             counts, _ = count_matrices(lines, lines, task)
@@ -116,13 +117,12 @@ def test_two_seeds_end_to_end_and_resume_after_interruption(tmp_path, capsys):
             assert f1_of_counts(counts.sum(0), "macro") == pytest.approx(run["metrics"][f"test_{task}_macro_f1"])
     # An interrupted run (checkpoint but no final metrics) is recovered, the finished one is kept.
     # Predictions without the gold annotation (as `allennlp predict` writes them) are written again.
-    predictions = tmp_path / "experiment" / "seed_1" / "test_predictions.jsonl"
-    kept = predictions.read_text()
-    predictions.write_text(
-        "".join(json.dumps({k: v for k, v in json.loads(x).items() if k != "gold"}) + "\n" for x in kept.splitlines())
-    )
+    predictions = tmp_path / "experiment" / "seed_1" / PREDICTIONS_FILE
+    kept = predictions.read_bytes()
+    without_gold = [{k: v for k, v in line.items() if k != "gold"} for line in read_predictions(predictions)]
+    predictions.write_bytes(gzip.compress("".join(json.dumps(x) + "\n" for x in without_gold).encode()))
     run_experiments([CONFIG], [1, 2], None, tmp_path, table_only=True)
-    assert predictions.read_text() == kept
+    assert predictions.read_bytes() == kept  # the same bytes: gzip without a timestamp
     first = (tmp_path / "experiment" / "seed_1" / "metrics.json").stat().st_mtime
     (tmp_path / "experiment" / "seed_2" / "metrics.json").unlink()
     again = run_experiments([CONFIG], [1, 2], None, tmp_path, epochs=1)
@@ -156,7 +156,7 @@ def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
         for epoch in range(3):
             (run / f"metrics_epoch_{epoch}.json").write_text(json.dumps({"epoch": epoch}))
         (run / "config.json").write_text(json.dumps({"random_seed": seed}))
-        (run / "test_predictions.jsonl").write_text('{"gold": {}}\n')
+        (run / PREDICTIONS_FILE).write_bytes(gzip.compress(b'{"gold": {}}\n'))
         (run / "model.tar.gz").write_bytes(b"weights")
         (run / "best.th").write_bytes(b"weights")
     # a stale epoch file from an earlier export of seed 1 is removed
@@ -171,7 +171,7 @@ def test_export_keeps_configs_and_metrics_but_no_weights(tmp_path):
         "metrics_epoch_0.json",
         "metrics_epoch_1.json",
         "metrics_epoch_2.json",
-        "test_predictions.jsonl",
+        "test_predictions.jsonl.gz",
     ]
     assert json.loads((kept / "experiment" / "seed_2" / "config.json").read_text()) == {"random_seed": 2}
     # the table is written into the export as well, and can be rebuilt from it alone

@@ -1,5 +1,6 @@
 """The paired comparison of two configs, on hand-built predictions whose answer is known."""
 
+import gzip
 import json
 
 import numpy
@@ -16,6 +17,7 @@ from spert_mt_plugin.results.comparison import (
     mean_difference,
     sentence_items,
 )
+from spert_mt_plugin.results.runs import PREDICTIONS_FILE
 
 
 def line(predicted_entities, gold_entities, predicted_relations=(), gold_relations=()):
@@ -110,7 +112,7 @@ def test_mean_paired_difference_with_a_t_interval_by_hand():
 def write_run(directory, seed, lines, f1):
     run = directory / f"seed_{seed}"
     run.mkdir(parents=True)
-    (run / "test_predictions.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (run / PREDICTIONS_FILE).write_bytes(gzip.compress("".join(json.dumps(x) + "\n" for x in lines).encode()))
     metrics = {f"test_{task}_f1": f1 for task in ("ner", "rel", "rel_strict")}
     return {
         "name": f"{directory.name} (seed {seed})",
@@ -147,7 +149,7 @@ def test_compare_pairs_runs_by_seed_and_pools_their_sentences(tmp_path):
 def test_compare_without_predictions_gives_the_paired_differences_only(tmp_path):
     a = {"average": "micro", "runs": [write_run(tmp_path / "a", 13, [line([], [])], 0.7)]}
     b = {"average": "micro", "runs": [write_run(tmp_path / "b", 13, [line([], [])], 0.6)]}
-    (tmp_path / "b" / "seed_13" / "test_predictions.jsonl").unlink()
+    (tmp_path / "b" / "seed_13" / PREDICTIONS_FILE).unlink()
     result = compare("a", a, "b", b)
     assert result["tasks"]["NER"]["p_value"] is None and result["missing_predictions"] == ["b (seed 13)"]
     assert "No sentence test: no test predictions kept for b (seed 13)" in markdown_comparison(result)
