@@ -140,4 +140,3 @@ def test_shipped_configs_train_spert_mt_and_ablations_alike_and_the_baseline_as_
         assert not (model["multitask"] or model["iou_scaled_identification"] or model["entity_logits"])
         assert model["loss_reduction"] == "mean" and model["relation_probability_threshold"] == 0.4
         assert baseline["trainer"]["optimizer"]["head_lr"] == baseline["trainer"]["optimizer"]["lr"] == 5e-5
-

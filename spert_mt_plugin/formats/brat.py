@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
+from spert_mt_plugin.formats.atomic import write_text
 from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
@@ -75,7 +76,8 @@ def read_brat_document(
     text: an error if `require_annotation`.
     """
     ann_path = txt_path.with_suffix(".ann")
-    text = txt_path.read_text(encoding="utf-8")
+    # Offsets count every character of the file, "\r" included: no newline translation.
+    text = _read_utf8(txt_path)
     document = BratDocument(txt_path.stem, text, str(ann_path))
     if not ann_path.is_file():
         if require_annotation:
@@ -85,13 +87,20 @@ def read_brat_document(
     # ids a relation may point at: every text-bound annotation (discontinuous ones too) and event
     argument_ids: Set[str] = set()
     pending_relations: List[BratRelation] = []
-    for number, raw in enumerate(ann_path.read_text(encoding="utf-8").splitlines(), start=1):
+    first_lines: Dict[str, int] = {}
+    # Lines end at "\n" ("\r\n" too): str.splitlines() would also cut at characters an entity's
+    # text may hold (U+2028, U+0085, form feed...).
+    for number, raw in enumerate(_read_utf8(ann_path).split("\n"), start=1):
         line = raw.rstrip("\r")
         if not line.strip():
             continue
         where = f"{ann_path}, line {number}"
-        fields = line.split("\t")
+        # the text of a text-bound annotation is the rest of the line, tabs included
+        fields = line.split("\t", 2)
         identifier = fields[0]
+        if identifier[:1] in ("T", "R") and identifier in first_lines:
+            raise DataError(f"{where}: the id {identifier} is already used on line {first_lines[identifier]}")
+        first_lines[identifier] = number
         if identifier[:1] in _SKIPPED_KINDS:
             if identifier.startswith("E"):
                 argument_ids.add(identifier)
@@ -134,6 +143,15 @@ def read_brat_document(
                     "of this file"
                 )
     return document
+
+
+def _read_utf8(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataError(f"{path}, line {line}: not UTF-8 text ({error.reason} at byte {error.start})") from None
 
 
 def _check_type(label: str, known: Optional[List[str]], kind: str, where: str) -> None:
@@ -204,8 +222,6 @@ def write_brat_document(
     `relations`: `(head entity index, tail entity index, type, score or None)` into `entities`.
     Scores become AnnotatorNotes, which brat shows and keeps.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.txt").write_text(text, encoding="utf-8")
     lines, notes = [], []
     entities = list(entities)
     for index, (start, end, label, score) in enumerate(entities, start=1):
@@ -218,4 +234,6 @@ def write_brat_document(
             notes.append((f"R{index}", score))
     for index, (target, score) in enumerate(notes, start=1):
         lines.append(f"#{index}\tAnnotatorNotes {target}\tscore {score:.4f}")
-    (folder / f"{name}.ann").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    # The reader lists documents by their .txt: written last, a new document appears only whole.
+    write_text(folder / f"{name}.ann", "".join(line + "\n" for line in lines))
+    write_text(folder / f"{name}.txt", text)

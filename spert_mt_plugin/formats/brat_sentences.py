@@ -90,11 +90,15 @@ def _sentence_groups(
     # sentence index of each word, from spaCy's sentence starts
     sentence_starts = sorted(sentence.start_char for sentence in parsed.sents)
     sentence_of = [bisect_right(sentence_starts, start) - 1 for start, _ in words]
-    merged = list(range(len(sentence_starts)))
+    # the sentences that continue the one before (an entity crosses their boundary), in any order
+    # of the entities: merged[k] is the first sentence of k's group
+    joined = set()
     for entity in entities:
         first, last = sentence_of[start_word[entity.start]], sentence_of[end_word[entity.end]]
-        for index in range(first + 1, last + 1):
-            merged[index] = merged[first]
+        joined.update(range(first + 1, last + 1))
+    merged: List[int] = []
+    for index in range(len(sentence_starts)):
+        merged.append(merged[index - 1] if index in joined else index)
     groups: Dict[int, List[int]] = {}
     for word_index, sentence in enumerate(sentence_of):
         groups.setdefault(merged[sentence], []).append(word_index)

@@ -8,7 +8,7 @@ indices are document-level and ends are inclusive.
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from spert_mt_plugin.formats.errors import DataError
-from spert_mt_plugin.formats.sentence import Sentence
+from spert_mt_plugin.formats.sentence import Sentence, is_integer
 from spert_mt_plugin.formats.spert_json import is_annotated, iter_json_documents, require
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
@@ -39,6 +39,9 @@ def read_sentences(file_path: str) -> Iterator[Tuple[str, Sentence]]:
             where = f"{location}, sentence {index}"
             if not isinstance(words, list):
                 raise DataError(f"{where}: a sentence must be a list of tokens")
+            for key, value in (("ner", ner[index]), ("relations", relations[index])):
+                if not isinstance(value, list):
+                    raise DataError(f"{where}: the {key!r} entry of a sentence must be a list")
             tokens = [PTB_BRACKETS.get(word, word) if isinstance(word, str) else word for word in words]
             sentence = _sentence(tokens, ner[index], relations[index], offset, where)
             if not annotated:
@@ -51,14 +54,22 @@ def read_sentences(file_path: str) -> Iterator[Tuple[str, Sentence]]:
 def match_type_case(sentence: Sentence, types: Optional[EntityRelationTypes]) -> Sentence:
     """
     `sentence` with the types file's spelling of each label that differs from a type name only
-    in case: DyGIE files spell relation labels in capitals (USED-FOR for Used-for).
+    in case: DyGIE files spell relation labels in capitals (USED-FOR for Used-for). A label that
+    is a type name, or that matches several in case, stays as it is.
     """
     if types is not None and sentence.annotated:
-        entity_names = {t.lower(): t for t in types.entity_types}
-        relation_names = {t.lower(): t for t in types.relation_types}
-        sentence.entities = [(s, e, entity_names.get(t.lower(), t)) for s, e, t in sentence.entities]
-        sentence.relations = [(h, t, relation_names.get(r.lower(), r)) for h, t, r in sentence.relations]
+        entity_types, relation_types = types.entity_types, types.relation_types
+        sentence.entities = [(s, e, _spelling(t, entity_types)) for s, e, t in sentence.entities]
+        sentence.relations = [(h, t, _spelling(r, relation_types)) for h, t, r in sentence.relations]
     return sentence
+
+
+def _spelling(label: str, names: List[str]) -> str:
+    """`label`, or the one name of `names` that differs from it only in case."""
+    if label in names:
+        return label
+    matches = [name for name in names if name.lower() == label.lower()]
+    return matches[0] if len(matches) == 1 else label
 
 
 def _sentence(tokens: List[str], ner: list, relations: list, offset: int, where: str) -> Sentence:
@@ -68,8 +79,10 @@ def _sentence(tokens: List[str], ner: list, relations: list, offset: int, where:
         if not (isinstance(item, list) and len(item) == 3):
             raise DataError(f"{where}: ner entry {number} must be [start, end, type]")
         start, end, label = item
-        if not (isinstance(start, int) and isinstance(end, int)):
+        if not (is_integer(start) and is_integer(end)):
             raise DataError(f"{where}: ner entry {number} has non-integer indices")
+        if not isinstance(label, str):
+            raise DataError(f"{where}: ner entry {number} has a type that is not a string: {label!r}")
         entity_index.setdefault((start, end), len(entities))
         # document-level inclusive -> sentence-level exclusive
         entities.append((start - offset, end - offset + 1, label))
@@ -77,6 +90,10 @@ def _sentence(tokens: List[str], ner: list, relations: list, offset: int, where:
     for number, item in enumerate(relations):
         if not (isinstance(item, list) and len(item) == 5):
             raise DataError(f"{where}: relation {number} must be [head_start, head_end, tail_start, tail_end, type]")
+        if not all(is_integer(index) for index in item[:4]):
+            raise DataError(f"{where}: relation {number} has non-integer indices")
+        if not isinstance(item[4], str):
+            raise DataError(f"{where}: relation {number} has a type that is not a string: {item[4]!r}")
         head, tail = (item[0], item[1]), (item[2], item[3])
         for role, span in (("head", head), ("tail", tail)):
             if span not in entity_index:

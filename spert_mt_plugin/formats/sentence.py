@@ -36,6 +36,11 @@ class Sentence:
         return self.entities is not None
 
 
+def is_integer(value: object) -> bool:
+    """Whether `value` is an integer of the file: JSON's `true` and `false` are not positions."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def validate_sentence(
     sentence: Sentence,
     location: str,
@@ -71,7 +76,7 @@ def _check_entities(sentence: Sentence, location: str, types: Optional[EntityRel
     length = len(sentence.tokens)
     span_types: Dict[Tuple[int, int], str] = {}
     for index, (start, end, label) in enumerate(sentence.entities):
-        if not (isinstance(start, int) and isinstance(end, int)):
+        if not (is_integer(start) and is_integer(end)):
             raise DataError(f"{location}: entity {index} has non-integer start/end")
         if not 0 <= start < end <= length:
             raise DataError(
@@ -97,7 +102,7 @@ def _check_relations(sentence: Sentence, location: str, types: Optional[EntityRe
     pair_types: Dict[Tuple[int, int], str] = {}
     for index, (head, tail, label) in enumerate(sentence.relations):
         for role, target in (("head", head), ("tail", tail)):
-            if not isinstance(target, int) or not 0 <= target < len(sentence.entities):
+            if not is_integer(target) or not 0 <= target < len(sentence.entities):
                 raise DataError(
                     f"{location}: relation {index} has {role} {target!r}, but there are "
                     f"{len(sentence.entities)} entities"

@@ -18,26 +18,34 @@ def iter_json_documents(file_path: str) -> Iterator[Tuple[str, Any]]:
     Yields `(location, document)` from a JSON array or from JSON Lines (one document per line).
     `location` names the file and the document index or line, for error messages.
     """
-    with open(cached_path(file_path), encoding="utf-8") as handle:
-        text = handle.read()
+    try:
+        with open(cached_path(file_path), encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise DataError(f"{file_path}, line {line}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     if text.lstrip().startswith("["):
-        try:
-            documents = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise DataError(
-                f"{file_path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-            ) from None
-        for index, document in enumerate(documents):
+        for index, document in enumerate(_parse_json(text, file_path, with_position=True)):
             yield f"{file_path}, document {index}", document
         return
-    for line_number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" (text mode turns "\r\n" and "\r" into "\n"): str.splitlines() would also
+    # cut at U+2028, U+0085 and other characters that JSON allows unescaped inside a string.
+    for line_number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"{file_path}, line {line_number}: malformed JSON: {error.msg}") from None
-        yield f"{file_path}, line {line_number}", document
+        location = f"{file_path}, line {line_number}"
+        yield location, _parse_json(line, location)
+
+
+def _parse_json(text: str, location: str, with_position: bool = False) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        position = f" at line {error.lineno}, column {error.colno}" if with_position else ""
+        raise DataError(f"{location}: malformed JSON{position}: {error.msg}") from None
+    except (ValueError, RecursionError) as error:
+        # an integer of more digits than Python converts (4300), or arrays nested too deeply
+        raise DataError(f"{location}: malformed JSON: {error}") from None
 
 
 def require(document: Any, key: str, kind: type, location: str) -> Any:
