@@ -19,6 +19,7 @@ The factory is registered through the `spacy_factories` entry point of the packa
 """
 
 import logging
+import os
 from typing import Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from spacy.language import Language
@@ -171,11 +172,20 @@ class SpertMTComponent:
             max_sentence_words=max_sentence_words,
         )
         self._sentencizer = Sentencizer()
+        self._process = os.getpid()
 
     def __call__(self, doc: Doc) -> Doc:
         return next(self.pipe([doc]))
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        if os.getpid() != self._process:
+            # A process forked by nlp.pipe(n_process=N) inherits torch's OpenMP thread pool in a
+            # state it cannot use: its first parallel operation hangs. One process per core is the
+            # point of n_process, so each runs one thread.
+            import torch
+
+            torch.set_num_threads(1)
+            self._process = os.getpid()
         for docs in minibatch(stream, size=batch_size):
             pieces = [(index, words) for index, doc in enumerate(docs) for words in self._sentences(doc)]
             sentences = [([docs[index][t].text for t in words], None) for index, words in pieces]

@@ -116,9 +116,21 @@ def test_docbin_round_trip_keeps_entities_spans_and_relations(nlp, store_user_da
 
 
 def test_pipe_in_two_processes_gives_the_same_entities_and_relations(nlp):
-    # The same batches in both, as padding changes the scores in their last digits.
-    expected = [annotations(doc) for doc in nlp.pipe(TEXTS, batch_size=1)]
-    assert [annotations(doc) for doc in nlp.pipe(TEXTS, n_process=2, batch_size=1)] == expected
+    import torch
+
+    # The parent's OpenMP thread pool is up (as after any prediction with several threads): forked
+    # processes that inherit it hang at their first parallel operation unless they run one thread.
+    threads = torch.get_num_threads()
+    try:
+        # The same batches and one thread (as each forked process runs), since padding and thread
+        # counts change the scores in their last digits.
+        torch.set_num_threads(1)
+        expected = [annotations(doc) for doc in nlp.pipe(TEXTS, batch_size=1)]
+        torch.set_num_threads(2)
+        (torch.ones(1000, 1000) @ torch.ones(1000, 1000)).sum()
+        assert [annotations(doc) for doc in nlp.pipe(TEXTS, n_process=2, batch_size=1)] == expected
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_pipe_batches_across_docs_with_bounded_batches(nlp):
