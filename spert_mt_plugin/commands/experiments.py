@@ -35,15 +35,14 @@ def train_run(run: Run, directory: Path, epochs: Optional[int]) -> Dict[str, Any
     from allennlp.commands.train import train_model
     from allennlp.common import Params
 
-    settings = run_settings(run, epochs)
-    trainer_config = Params.from_file(run.config, ext_vars=settings).as_dict()["trainer"]
+    config = Params.from_file(run.config, ext_vars=run_settings(run, epochs)).as_dict(quiet=True)
+    trainer = config["trainer"]
     # The label is the run's name, so that a resumed run's config equals the saved one.
-    progress = {"type": "spert_progress", "label": run.name, "num_epochs": trainer_config["num_epochs"]}
+    progress = {"type": "spert_progress", "label": run.name, "num_epochs": trainer["num_epochs"]}
     # Added to the config's callbacks, not in their place: they include the random generators'
     # states that make a resumed run exact.
-    callbacks = (trainer_config.get("callbacks") or []) + [progress]
-    params = Params.from_file(run.config, json.dumps({"trainer.callbacks": callbacks}), ext_vars=settings)
-    train_model(params, str(directory), recover=(directory / "config.json").exists())
+    trainer["callbacks"] = (trainer.get("callbacks") or []) + [progress]
+    train_model(Params(config), str(directory), recover=(directory / "config.json").exists())
     metrics = finished_metrics(directory)
     if metrics is None:
         raise RuntimeError(f"{directory}: training ended without test metrics (does the config set test_data_path?)")
