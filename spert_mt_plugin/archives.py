@@ -70,7 +70,8 @@ def _torch_load_file(traceback: Optional[TracebackType]) -> Optional[str]:
     return None
 
 
-def _missing_path(error: FileNotFoundError) -> Optional[str]:
+def missing_path(error: FileNotFoundError) -> Optional[str]:
+    """The file a `FileNotFoundError` names: its `filename`, or the path in cached_path's "file X not found"."""
     if error.filename:
         return os.fspath(error.filename)
     match = _NOT_FOUND.match(str(error))
@@ -145,7 +146,7 @@ def explain(error: BaseException, archive: ArchivePath) -> Optional[ArchiveError
     name = os.fspath(archive)
     weights_file = _torch_load_file(error.__traceback__)
     if isinstance(error, FileNotFoundError) and weights_file is None:
-        missing = _missing_path(error)
+        missing = missing_path(error)
         if not os.path.exists(name):
             return ArchiveError(f"{name}: no such file (a model archive is the model.tar.gz of a training run)")
         if missing is not None and Path(missing).name in ("config.json", "vocabulary"):
@@ -211,24 +212,27 @@ def explain(error: BaseException, archive: ArchivePath) -> Optional[ArchiveError
     )
 
 
-def _model_type(traceback: Optional[TracebackType]) -> Optional[str]:
-    """The model type of the config AllenNLP's `load_archive` had read when the error in `traceback` came."""
+def _load_archive_frame(traceback: Optional[TracebackType]) -> Optional[Any]:
+    """The frame of AllenNLP's `load_archive` in `traceback`, if the error came from inside it."""
     for frame in _frames(traceback):
         if _in_function(frame, "allennlp/models/archival.py", "load_archive"):
-            config = frame.f_locals.get("config")
-            model = config.as_dict(quiet=True).get("model") if hasattr(config, "as_dict") else None
-            return model.get("type") if isinstance(model, dict) else None
+            return frame
     return None
+
+
+def _model_type(traceback: Optional[TracebackType]) -> Optional[str]:
+    """The model type of the config AllenNLP's `load_archive` had read when the error in `traceback` came."""
+    frame = _load_archive_frame(traceback)
+    config = frame.f_locals.get("config") if frame is not None else None
+    model = config.as_dict(quiet=True).get("model") if hasattr(config, "as_dict") else None
+    return model.get("type") if isinstance(model, dict) else None
 
 
 def archive_in(traceback: Optional[TracebackType]) -> Optional[str]:
     """The archive AllenNLP's `load_archive` was loading when the error in `traceback` was raised, if it was."""
-    for frame in _frames(traceback):
-        if _in_function(frame, "allennlp/models/archival.py", "load_archive"):
-            archive = frame.f_locals.get("archive_file")
-            if isinstance(archive, (str, os.PathLike)):
-                return os.fspath(archive)
-    return None
+    frame = _load_archive_frame(traceback)
+    archive = frame.f_locals.get("archive_file") if frame is not None else None
+    return os.fspath(archive) if isinstance(archive, (str, os.PathLike)) else None
 
 
 _NOT_RECOVERED = re.compile(r"^Could not recover training from the checkpoint in (.+?)\. Did you mean")

@@ -18,7 +18,6 @@ traceback in `out.log` and gives the console the one line.
 
 import logging
 import os
-import re
 import sys
 from pathlib import Path
 from types import TracebackType
@@ -52,9 +51,6 @@ def explained(error: BaseException, traceback: Optional[TracebackType]) -> BaseE
     return archive_error or error
 
 
-_NOT_FOUND = re.compile(r"^file (.+) not found$")
-
-
 def missing_file(path: str) -> str:
     """A missing input file, with the hint where data files come from when it is under SPERT_DATA_DIR."""
     data_dir = os.environ.get("SPERT_DATA_DIR", "")
@@ -65,11 +61,13 @@ def missing_file(path: str) -> str:
 
 def one_line(error: BaseException) -> str:
     """The error's message on one line (jsonnet's: its first line, which names the place)."""
+    from spert_mt_plugin.archives import missing_path
+
     message = str(error).strip() or type(error).__name__
-    not_found = _NOT_FOUND.match(message) if isinstance(error, FileNotFoundError) else None
-    if not_found:
+    path = missing_path(error) if isinstance(error, FileNotFoundError) and not error.filename else None
+    if path is not None:
         # cached_path's wording, for data files named by a config or on the command line.
-        message = missing_file(not_found.group(1))
+        message = missing_file(path)
     if isinstance(error, RuntimeError):
         message = message.splitlines()[0]
     if isinstance(error, KeyError) and message.startswith(("'", '"')):
