@@ -38,9 +38,8 @@ def method(samples: int) -> str:
     )
 
 
-def sentence_items(line: Dict[str, Any]) -> Dict[str, Tuple[List[Item], List[Item]]]:
-    """Per task (`ner`, `rel`, `rel_strict`): the predicted and the gold items of one sentence."""
-    symmetric = sorted({r["type"] for r in line["relations"] + line["gold"]["relations"] if r.get("symmetric")})
+def sentence_items(line: Dict[str, Any], task: str) -> Tuple[List[Item], List[Item]]:
+    """The predicted and the gold items of one sentence for `task` (`ner`, `rel` or `rel_strict`)."""
 
     def entities(annotation: Dict[str, Any]) -> List[Tuple[int, int, str]]:
         return [(e["start"], e["end"], e["type"]) for e in annotation["entities"]]
@@ -49,11 +48,11 @@ def sentence_items(line: Dict[str, Any]) -> Dict[str, Tuple[List[Item], List[Ite
         spans = entities(annotation)
         return [(spans[r["head"]], spans[r["tail"]], r["type"]) for r in annotation["relations"]]
 
-    items = {"ner": (NerF1.items(entities(line)), NerF1.items(entities(line["gold"])))}
-    for task, strict in (("rel", False), ("rel_strict", True)):
-        metric = RelationF1(strict, symmetric)
-        items[task] = (metric.items(relations(line)), metric.items(relations(line["gold"])))
-    return items
+    if task == "ner":
+        return NerF1.items(entities(line)), NerF1.items(entities(line["gold"]))
+    symmetric = sorted({r["type"] for r in line["relations"] + line["gold"]["relations"] if r.get("symmetric")})
+    metric = RelationF1(task == "rel_strict", symmetric)
+    return metric.items(relations(line)), metric.items(relations(line["gold"]))
 
 
 def count_matrices(
@@ -65,7 +64,7 @@ def count_matrices(
     """
     per_sentence = []
     for line_a, line_b in zip(system_a, system_b):
-        per_sentence.append([sentence_counts(*sentence_items(line)[task]) for line in (line_a, line_b)])
+        per_sentence.append([sentence_counts(*sentence_items(line, task)) for line in (line_a, line_b)])
     types = sorted({label for pair in per_sentence for counts in pair for kind in counts for label in kind})
     index = {label: i for i, label in enumerate(types)}
     matrices = numpy.zeros((2, len(per_sentence), max(len(types), 1), 3), dtype=numpy.int64)

@@ -94,10 +94,9 @@ def test_relations_symmetric_in_either_direction_and_strict_needs_entity_types()
     sentence = line(
         [mention_a, wrong_type], [mention_a, mention_b], [(1, 0, "COMPARE", True)], [(0, 1, "COMPARE", True)]
     )
-    items = sentence_items(sentence)
-    predicted, gold = items["rel"]
+    predicted, gold = sentence_items(sentence, "rel")
     assert set(predicted) == set(gold)  # reversed, but symmetric; spans match
-    predicted, gold = items["rel_strict"]
+    predicted, gold = sentence_items(sentence, "rel_strict")
     assert set(predicted) != set(gold)  # the tail's type is wrong
 
 
