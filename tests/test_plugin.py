@@ -25,7 +25,13 @@ def registrations():
     from spert_mt_plugin.commands.plot import Plot
     from spert_mt_plugin.commands.serve import Serve
     from spert_mt_plugin.commands.sweep import Sweep
-    from spert_mt_plugin.dataset_readers import BratReader, DygieJsonlReader, SpertJsonReader
+    from spert_mt_plugin.dataset_readers import (
+        BratReader,
+        DoccanoReader,
+        DygieJsonlReader,
+        LabelStudioReader,
+        SpertJsonReader,
+    )
     from spert_mt_plugin.metrics.typed_set_f1 import NerF1, RelationF1, TypedSetF1
     from spert_mt_plugin.models.spert_mt import SpertMT
     from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
@@ -40,6 +46,8 @@ def registrations():
         (DatasetReader, "spert_json", SpertJsonReader),
         (DatasetReader, "dygie_jsonl", DygieJsonlReader),
         (DatasetReader, "brat", BratReader),
+        (DatasetReader, "doccano", DoccanoReader),
+        (DatasetReader, "label_studio", LabelStudioReader),
         (Vocabulary, "spert_types", TypesFileVocabulary),
         (Model, "spert_mt", SpertMT),
         (Predictor, "spert_mt", SpertMTPredictor),

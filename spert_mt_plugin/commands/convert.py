@@ -1,5 +1,5 @@
 """
-`allennlp spert-convert`: brat standoff <-> SpERT JSON, DyGIE jsonl <-> SpERT JSON.
+`allennlp spert-convert`: brat standoff, doccano JSONL, Label Studio JSON and DyGIE jsonl <-> SpERT JSON.
 """
 
 import argparse
@@ -17,7 +17,14 @@ CONVERSIONS = {
     "spert-to-brat": "SpERT JSON, gold or `allennlp predict` output -> a brat folder (scores as notes)",
     "dygie-to-spert": "DyGIE jsonl -> SpERT JSON (a document per sentence, orig_id doc_key#N)",
     "spert-to-dygie": "SpERT JSON -> DyGIE jsonl (sentences doc_key#N joined into documents)",
+    "doccano-to-spert": "a doccano JSONL export (relation extraction) -> SpERT JSON + types file",
+    "spert-to-doccano": "SpERT JSON, gold or `allennlp predict` output -> doccano JSONL to import (no scores)",
+    "labelstudio-to-spert": "a Label Studio JSON export (labels and relations) -> SpERT JSON + types file",
+    "spert-to-labelstudio": "SpERT JSON -> Label Studio tasks to import: predictions (pre-annotations, with "
+    "scores) from `allennlp predict` output, annotations from gold",
 }
+# the conversions into SpERT JSON that write a types file and a report of what cannot be represented
+TO_SPERT_WITH_REPORT = ("brat-to-spert", "doccano-to-spert", "labelstudio-to-spert")
 
 
 @Subcommand.register("spert-convert")
@@ -25,13 +32,14 @@ class Convert(Subcommand):
     """`allennlp spert-convert CONVERSION INPUT OUTPUT`."""
 
     def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
-        description = "Convert annotated data between brat standoff, SpERT JSON and DyGIE jsonl:\n" + "\n".join(
-            f"  {name}: {what}" for name, what in CONVERSIONS.items()
+        description = (
+            "Convert annotated data between SpERT JSON and brat, doccano, Label Studio or DyGIE:\n"
+            + "\n".join(f"  {name}: {what}" for name, what in CONVERSIONS.items())
         )
         subparser = parser.add_parser(
             self.name,
             description=description,
-            help="Convert between brat, SpERT JSON and DyGIE jsonl.",
+            help="Convert between SpERT JSON and brat, doccano, Label Studio or DyGIE.",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         subparser.add_argument("conversion", choices=sorted(CONVERSIONS))
@@ -39,16 +47,51 @@ class Convert(Subcommand):
         subparser.add_argument("output", help="output file, or folder for spert-to-brat")
         subparser.add_argument(
             "--types-file",
-            help="brat-to-spert: a SpERT types file or brat annotation.conf to validate against and copy "
-            "(default: INPUT/annotation.conf if present, else the labels seen)",
+            help="*-to-spert: a SpERT types file or brat annotation.conf to validate against and copy "
+            "(default: for brat INPUT/annotation.conf if present, else the labels seen); labelstudio-to-spert "
+            "keeps a 'bi' relation only of a type it marks symmetric",
         )
         subparser.add_argument(
-            "--types-output", help="brat-to-spert: where to write the types file (default: OUTPUT_types.json)"
+            "--types-output", help="*-to-spert: where to write the types file (default: OUTPUT_types.json)"
         )
         subparser.add_argument(
-            "--report", help="brat-to-spert: where to list what could not be represented (default: OUTPUT.report.jsonl)"
+            "--report", help="*-to-spert: where to list what could not be represented (default: OUTPUT.report.jsonl)"
         )
-        subparser.add_argument("--language", default="en", help="brat-to-spert: spaCy language")
+        subparser.add_argument("--language", default="en", help="*-to-spert: spaCy language")
+        subparser.add_argument(
+            "--data-key",
+            default="text",
+            help="labelstudio-to-spert, spert-to-labelstudio: the key of the text in a task's data",
+        )
+        written = subparser.add_mutually_exclusive_group()
+        written.add_argument(
+            "--predictions",
+            dest="predictions",
+            action="store_const",
+            const=True,
+            help="spert-to-labelstudio: write predictions (pre-annotations), also from gold input",
+        )
+        written.add_argument(
+            "--annotations",
+            dest="predictions",
+            action="store_const",
+            const=False,
+            help="spert-to-labelstudio: write completed annotations, also from model output "
+            "(without either: predictions for `allennlp predict` output, annotations for gold)",
+        )
+        subparser.add_argument(
+            "--model-version", default="spert-mt", help="spert-to-labelstudio: the predictions' model_version"
+        )
+        subparser.add_argument(
+            "--from-name",
+            default="label",
+            help="spert-to-labelstudio: the name of the labeling config's Labels tag",
+        )
+        subparser.add_argument(
+            "--to-name",
+            default="text",
+            help="spert-to-labelstudio: the name of the labeling config's Text tag",
+        )
         subparser.add_argument(
             "--no-ptb-brackets", action="store_true", help="spert-to-dygie: write ( ) [ ] as they are, not -LRB- etc."
         )
@@ -61,11 +104,18 @@ def convert_from_args(args: argparse.Namespace) -> None:
     from spert_mt_plugin.formats.atomic import atomic_open, write_text
 
     output = Path(args.output)
-    if args.conversion == "brat-to-spert":
+    if args.conversion in TO_SPERT_WITH_REPORT:
         types_file = args.types_file
-        if types_file is None and (Path(args.input) / "annotation.conf").is_file():
-            types_file = str(Path(args.input) / "annotation.conf")
-        documents, types, skipped = conversions.brat_to_spert(args.input, types_file, args.language)
+        if args.conversion == "brat-to-spert":
+            if types_file is None and (Path(args.input) / "annotation.conf").is_file():
+                types_file = str(Path(args.input) / "annotation.conf")
+            documents, types, skipped = conversions.brat_to_spert(args.input, types_file, args.language)
+        elif args.conversion == "doccano-to-spert":
+            documents, types, skipped = conversions.doccano_to_spert(args.input, types_file, args.language)
+        else:
+            documents, types, skipped = conversions.labelstudio_to_spert(
+                args.input, types_file, args.language, args.data_key
+            )
         conversions.write_json(documents, str(output))
         types_output = Path(args.types_output or output.with_name(output.stem + "_types.json"))
         write_text(types_output, json.dumps(types.to_json(), indent=2) + "\n")
@@ -83,6 +133,17 @@ def convert_from_args(args: argparse.Namespace) -> None:
     elif args.conversion == "spert-to-brat":
         count = conversions.spert_to_brat(args.input, str(output))
         print(f"{count} brat documents -> {output}/")
+    elif args.conversion == "spert-to-doccano":
+        records = conversions.spert_to_doccano(args.input)
+        conversions.write_json(records, str(output), lines=True)
+        print(f"{len(records)} doccano records -> {output} (scores, if any, are left out: doccano has none)")
+    elif args.conversion == "spert-to-labelstudio":
+        tasks = conversions.spert_to_labelstudio(
+            args.input, args.data_key, args.predictions, args.model_version, args.from_name, args.to_name
+        )
+        conversions.write_json(tasks, str(output))
+        kind = "predictions" if any("predictions" in task for task in tasks) else "annotations"
+        print(f"{len(tasks)} Label Studio tasks ({kind}) -> {output}")
     elif args.conversion == "dygie-to-spert":
         documents = conversions.dygie_to_spert(args.input)
         conversions.write_json(documents, str(output))

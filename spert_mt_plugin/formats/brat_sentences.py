@@ -1,5 +1,7 @@
 """
-A brat document as sentences of words, with its annotation mapped onto them.
+A text annotated by character offsets as sentences of words, with its annotation mapped onto them:
+`text_sentences`, shared by every format that annotates text by character offsets (brat here,
+doccano in `doccano`, Label Studio in `label_studio`); `document_sentences` for a brat document.
 
 Tokenisation: spaCy's rule-based tokenizer and sentencizer. An entity boundary inside a word splits
 that word (`"anti-EGFR"` with an entity on `"EGFR"` gives the words `"anti-"` and `"EGFR"`): the
@@ -9,7 +11,8 @@ as "Dr. Smith") joins the two sentences. What cannot be represented is listed in
 """
 
 from bisect import bisect_right
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -41,6 +44,76 @@ def read_folder(
         )
 
 
+@dataclass
+class CharRelation:
+    """A relation between two entities of a text, named by their ids, as a format reads it."""
+
+    head: str
+    tail: str
+    type: str
+    # where the report points: the line of the file (brat, doccano) or the task's index (Label Studio)
+    line: int
+    kind: str  # the report's kind: "relation", "equivalence"
+    annotation: str  # the annotation as the file writes it, for the report
+
+
+def trimmed_span(text: str, start: int, end: int) -> Optional[Tuple[int, int]]:
+    """
+    `[start, end)` of `text` without the whitespace at its edges (the spaces of a selection are not
+    part of the entity); `None` when it covers only whitespace. Needs `0 <= start < end <= len(text)`.
+    """
+    while text[start].isspace() and start < end - 1:
+        start += 1
+    while text[end - 1].isspace() and end - 1 > start:
+        end -= 1
+    return None if text[start:end].isspace() else (start, end)
+
+
+def text_sentences(
+    text: str,
+    entities: Optional[Sequence[BratEntity]],
+    relations: Sequence[Union[CharRelation, Skipped]],
+    nlp: Language,
+    name: str,
+    source: str,
+) -> Tuple[List[Tuple[Sentence, List[Word]]], List[Skipped]]:
+    """
+    The sentences of `text` (ids `name#N`) with the character offsets of their words, and the report
+    of the relations that cannot be represented (`source` is the report's file).
+
+    # Parameters
+
+    text : `str`
+        The whole text; offsets count its characters.
+    entities : `Sequence[BratEntity]`, optional
+        Contiguous entities by character offsets (`id`, `type`, `start`, exclusive `end`), trimmed
+        (`trimmed_span`) and within the text. `None`: the text is unannotated (prediction input),
+        its sentences have neither entities nor relations.
+    relations : `Sequence[Union[CharRelation, Skipped]]`
+        In the order of the report: a `CharRelation` is kept when both its arguments are entities of
+        one sentence and differ, else reported; a `Skipped` (what the format already knows it
+        cannot represent) goes into the report in its place.
+    """
+    entities = list(entities) if entities is not None else None
+    known = entities or []
+    parsed = parse(nlp, text)
+    words = _words(parsed, text, known)
+    start_word = {start: index for index, (start, _) in enumerate(words)}
+    end_word = {end: index for index, (_, end) in enumerate(words)}
+    groups = _sentence_groups(parsed, words, known, start_word, end_word)
+    sentences = [
+        Sentence([text[words[i][0] : words[i][1]] for i in indices], None, None, f"{name}#{number}")
+        for number, indices in enumerate(groups)
+    ]
+    skipped: List[Skipped] = []
+    if entities is not None:
+        entity_place = _place_entities(entities, sentences, groups, start_word, end_word)
+        placed = _relations(relations, entity_place, len(sentences), source, skipped)
+        for sentence, sentence_relations in zip(sentences, placed):
+            sentence.relations = sorted(sentence_relations)
+    return [(sentence, [words[i] for i in indices]) for sentence, indices in zip(sentences, groups)], skipped
+
+
 def document_sentences(
     document: BratDocument, nlp: Language, symmetric_types: Optional[Set[str]]
 ) -> List[Tuple[Sentence, List[Word]]]:
@@ -49,23 +122,31 @@ def document_sentences(
     represented to `document.skipped`. `symmetric_types`: relation types an equivalence set may
     expand into; `None` accepts every type (no types file).
     """
-    text = document.text
-    entities = list(document.entities.values())
-    parsed = parse(nlp, text)
-    words = _words(parsed, text, entities)
-    start_word = {start: index for index, (start, _) in enumerate(words)}
-    end_word = {end: index for index, (_, end) in enumerate(words)}
-    groups = _sentence_groups(parsed, words, entities, start_word, end_word)
-    sentences = [
-        Sentence([text[words[i][0] : words[i][1]] for i in indices], None, None, f"{document.name}#{number}")
-        for number, indices in enumerate(groups)
+    relations: List[Union[CharRelation, Skipped]] = [
+        CharRelation(
+            relation.head,
+            relation.tail,
+            relation.type,
+            relation.line,
+            "relation",
+            f"{relation.id}\t{relation.type} Arg1:{relation.head} Arg2:{relation.tail}",
+        )
+        for relation in document.relations
     ]
-    if document.annotated:
-        entity_place = _place_entities(entities, sentences, groups, start_word, end_word)
-        relations = _relations(document, entity_place, symmetric_types, len(sentences))
-        for sentence, sentence_relations in zip(sentences, relations):
-            sentence.relations = sorted(sentence_relations)
-    return [(sentence, [words[i] for i in indices]) for sentence, indices in zip(sentences, groups)]
+    for label, members, line in document.equivalences:
+        annotation = f"*\t{label} {' '.join(members)}"
+        if symmetric_types is not None and label not in symmetric_types:
+            reason = f"{label!r} is not a symmetric relation type in the types file"
+            relations.append(Skipped(document.ann_path, line, "equivalence", annotation, reason))
+            continue
+        in_text_order = sorted(members, key=lambda member: _position(document, member))
+        for index, head in enumerate(in_text_order):
+            for tail in in_text_order[index + 1 :]:
+                relations.append(CharRelation(head, tail, label, line, "equivalence", annotation))
+    entities = list(document.entities.values()) if document.annotated else None
+    sentences, skipped = text_sentences(document.text, entities, relations, nlp, document.name, document.ann_path)
+    document.skipped.extend(skipped)
+    return sentences
 
 
 def _words(parsed: Doc, text: str, entities: List[BratEntity]) -> List[Word]:
@@ -135,15 +216,19 @@ def _place_entities(
 
 
 def _relations(
-    document: BratDocument,
+    relations: Sequence[Union[CharRelation, Skipped]],
     entity_place: Dict[str, Tuple[int, int]],
-    symmetric_types: Optional[Set[str]],
     count: int,
+    source: str,
+    skipped: List[Skipped],
 ) -> List[Set[Tuple[int, int, str]]]:
-    """The relations of each of the `count` sentences, from `R` lines and equivalence sets."""
-    relations: List[Set[Tuple[int, int, str]]] = [set() for _ in range(count)]
-
-    def add(kind: str, line: int, annotation: str, head: str, tail: str, label: str) -> None:
+    """The relations of each of the `count` sentences; what cannot be represented goes to `skipped`."""
+    placed: List[Set[Tuple[int, int, str]]] = [set() for _ in range(count)]
+    for relation in relations:
+        if isinstance(relation, Skipped):
+            skipped.append(relation)
+            continue
+        head, tail = relation.head, relation.tail
         if head not in entity_place or tail not in entity_place:
             reason = "an argument is not a (contiguous) entity"
         elif entity_place[head][0] != entity_place[tail][0]:
@@ -151,24 +236,10 @@ def _relations(
         elif entity_place[head][1] == entity_place[tail][1]:
             reason = "it relates an entity to itself"
         else:
-            relations[entity_place[head][0]].add((entity_place[head][1], entity_place[tail][1], label))
-            return
-        document.skipped.append(Skipped(document.ann_path, line, kind, annotation, reason))
-
-    for relation in document.relations:
-        annotation = f"{relation.id}\t{relation.type} Arg1:{relation.head} Arg2:{relation.tail}"
-        add("relation", relation.line, annotation, relation.head, relation.tail, relation.type)
-    for label, members, line in document.equivalences:
-        annotation = f"*\t{label} {' '.join(members)}"
-        if symmetric_types is not None and label not in symmetric_types:
-            reason = f"{label!r} is not a symmetric relation type in the types file"
-            document.skipped.append(Skipped(document.ann_path, line, "equivalence", annotation, reason))
+            placed[entity_place[head][0]].add((entity_place[head][1], entity_place[tail][1], relation.type))
             continue
-        in_text_order = sorted(members, key=lambda member: _position(document, member))
-        for index, head in enumerate(in_text_order):
-            for tail in in_text_order[index + 1 :]:
-                add("equivalence", line, annotation, head, tail, label)
-    return relations
+        skipped.append(Skipped(source, relation.line, relation.kind, relation.annotation, reason))
+    return placed
 
 
 def _position(document: BratDocument, member: str) -> Tuple[int, int]:
