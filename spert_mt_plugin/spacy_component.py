@@ -85,6 +85,10 @@ Doc.set_extension(RELATIONS_EXTENSION, getter=get_relations, force=True)
         "batch_size": 32,
         "max_batch_words": 2048,
         "max_sentence_words": 1000,
+        "entity_threshold": None,
+        "relation_threshold": None,
+        "use_doc_ents": False,
+        "precision": "auto",
     },
 )
 def make_spert_mt(
@@ -97,11 +101,26 @@ def make_spert_mt(
     batch_size: int,
     max_batch_words: int,
     max_sentence_words: int,
+    entity_threshold: Optional[float],
+    relation_threshold: Optional[float],
+    use_doc_ents: bool,
+    precision: str,
 ) -> "SpertMTComponent":
     if not archive:
         raise ValueError('the spert_mt component needs config={"archive": "path/to/model.tar.gz"}')
     return SpertMTComponent(
-        name, archive, cuda_device, spans_key, set_ents, batch_size, max_batch_words, max_sentence_words
+        name,
+        archive,
+        cuda_device,
+        spans_key,
+        set_ents,
+        batch_size,
+        max_batch_words,
+        max_sentence_words,
+        entity_threshold,
+        relation_threshold,
+        precision,
+        use_doc_ents=use_doc_ents,
     )
 
 
@@ -125,6 +144,17 @@ class SpertMTComponent:
     max_sentence_words : `int`
         A longer sentence (for instance text without punctuation) is cut into pieces of this many
         words, with a warning; relations across the cut are not predicted.
+    entity_threshold, relation_threshold : `Optional[float]`
+        The least score an entity / a relation needs, instead of the model's (`None` keeps it);
+        `allennlp spert-thresholds` shows what each value gives on a labelled file (docs/scores.md).
+    use_doc_ents : `bool`
+        Take the doc's entities (`doc.ents`, from an earlier component or set by hand) as the
+        entities and predict only the relations among them; `doc.ents` and their labels stay as
+        they are, `doc.spans[spans_key]` holds them with the model's score of its best type. An
+        entity across a sentence boundary cannot be related and is left out with a warning.
+    precision : `str`
+        The arithmetic of prediction (`float32`, `bfloat16`, `onnx`, `onnx-int8`), or
+        `auto` for the machine's default (docs/speed.md, "Precision modes").
 
     Sentences come from the pipeline when it sets them (a sentencizer, a parser), else from
     spaCy's rule-based sentencizer, without changing the doc. Whitespace tokens are skipped.
@@ -154,6 +184,10 @@ class SpertMTComponent:
         batch_size: int = 32,
         max_batch_words: int = 2048,
         max_sentence_words: int = 1000,
+        entity_threshold: Optional[float] = None,
+        relation_threshold: Optional[float] = None,
+        precision: str = "auto",
+        use_doc_ents: bool = False,
     ) -> None:
         import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor)
         from spert_mt_plugin.archives import load_predictor
@@ -161,6 +195,7 @@ class SpertMTComponent:
         self.name = name
         self.spans_key = spans_key
         self.set_ents = set_ents
+        self.use_doc_ents = use_doc_ents
         self.max_sentence_words = max_sentence_words
         # A bad archive: an ArchiveError naming it, not AllenNLP's or torch's error from inside.
         self.predictor = load_predictor(
@@ -170,6 +205,9 @@ class SpertMTComponent:
             batch_size=batch_size,
             max_batch_words=max_batch_words,
             max_sentence_words=max_sentence_words,
+            entity_threshold=entity_threshold,
+            relation_threshold=relation_threshold,
+            precision=precision,
         )
         self._sentencizer = Sentencizer()
         self._process = os.getpid()
@@ -189,7 +227,9 @@ class SpertMTComponent:
         for docs in minibatch(stream, size=batch_size):
             pieces = [(index, words) for index, doc in enumerate(docs) for words in self._sentences(doc)]
             sentences = [([docs[index][t].text for t in words], None) for index, words in pieces]
-            outputs = self.predictor.predict_sentences(sentences)
+            given = [self._doc_entities(docs[index], words) for index, words in pieces] if self.use_doc_ents else None
+            self._warn_unrelatable(docs, given, pieces)
+            outputs = self.predictor.predict_sentences(sentences, given)
             per_doc: List[List[Tuple[List[int], dict]]] = [[] for _ in docs]
             for (index, words), output in zip(pieces, outputs):
                 per_doc[index].append((words, output))
@@ -218,14 +258,44 @@ class SpertMTComponent:
                     sentences.append(words[piece : piece + self.max_sentence_words])
         return sentences
 
+    @staticmethod
+    def _doc_entities(doc: Doc, words: List[int]) -> List[Tuple[int, int, None]]:
+        """The entities of `doc.ents` inside the sentence of token indices `words`, as word spans."""
+        position = {token: place for place, token in enumerate(words)}
+        given = []
+        for ent in doc.ents:
+            tokens = [i for i in range(ent.start, ent.end) if not doc[i].is_space]
+            if tokens and all(i in position for i in tokens):
+                # The model's best type scores the span; the doc's label is put back in _annotate.
+                given.append((position[tokens[0]], position[tokens[-1]] + 1, None))
+        return given
+
+    @staticmethod
+    def _warn_unrelatable(docs: List[Doc], given: Optional[List[list]], pieces: List[Tuple[int, List[int]]]) -> None:
+        if given is None:
+            return
+        placed = [0] * len(docs)
+        for (index, _), entities in zip(pieces, given):
+            placed[index] += len(entities)
+        for doc, count in zip(docs, placed):
+            missing = len(doc.ents) - count
+            if missing:
+                logger.warning(
+                    "%d of the doc's %d entities cross a sentence boundary: no relation is predicted for them",
+                    missing,
+                    len(doc.ents),
+                )
+
     def _annotate(self, doc: Doc, sentences: List[Tuple[List[int], dict]]) -> None:
+        labels = {(ent.start, ent.end): ent.label_ for ent in doc.ents} if self.use_doc_ents else {}
         spans: List[Span] = []
         scores: List[float] = []
         relations: List[dict] = []
         for words, output in sentences:
             entity_spans = []
             for entity in output["entities"]:
-                span = Span(doc, words[entity["start"]], words[entity["end"] - 1] + 1, label=entity["type"])
+                start, end = words[entity["start"]], words[entity["end"] - 1] + 1
+                span = Span(doc, start, end, label=labels.get((start, end), entity["type"]))
                 entity_spans.append(span)
                 spans.append(span)
                 scores.append(float(entity["score"]))
@@ -241,7 +311,7 @@ class SpertMTComponent:
                 )
         attrs = {"scores": scores, RELATIONS_ATTR: relations}
         doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans, attrs=attrs)
-        if self.set_ents:
+        if self.set_ents and not self.use_doc_ents:
             doc.ents = best_non_overlapping(spans, scores)
 
 

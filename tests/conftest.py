@@ -28,6 +28,8 @@ def trained_archive(tmp_path_factory) -> str:
 
     from allennlp.commands.train import train_model_from_file
 
+    import spert_mt_plugin  # noqa: F401  (registers the model; defaults of the config's variables)
+
     serialization_dir = tmp_path_factory.mktemp("trained") / "run"
     # AllenNLP 2.x overrides take dotted keys; a nested dict would replace the whole section.
     overrides = {

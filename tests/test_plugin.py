@@ -25,6 +25,7 @@ def registrations():
     from spert_mt_plugin.commands.plot import Plot
     from spert_mt_plugin.commands.serve import Serve
     from spert_mt_plugin.commands.sweep import Sweep
+    from spert_mt_plugin.commands.thresholds import Thresholds
     from spert_mt_plugin.dataset_readers import (
         BratReader,
         DoccanoReader,
@@ -64,6 +65,7 @@ def registrations():
         (Subcommand, "spert-sweep", Sweep),
         (Subcommand, "spert-convert", Convert),
         (Subcommand, "spert-serve", Serve),
+        (Subcommand, "spert-thresholds", Thresholds),
     ]
 
 

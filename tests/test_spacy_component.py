@@ -170,3 +170,36 @@ def test_best_non_overlapping_by_score():
     doc = spacy.blank("en")("a b c d")
     spans = [doc[0:2], doc[1:2], doc[2:4], doc[3:4]]
     assert [s.start for s in best_non_overlapping(spans, [1.0, 2.0, 0.5, 0.4])] == [1, 2]
+
+
+def test_doc_ents_as_the_entities_get_the_relations_the_predictor_gives_them(trained_archive, caplog):
+    from spacy.tokens import Span
+
+    from spert_mt_plugin.archives import load_predictor
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("spert_mt", config={"archive": trained_archive, "use_doc_ents": True})
+    doc = nlp.make_doc("Ada Lovelace works for Acme Corp in Paris. Bob is married to Carol.")
+    # The user's own NER, with its own labels, and one entity across the sentence boundary.
+    doc.ents = [
+        Span(doc, 0, 2, "PERSON"),
+        Span(doc, 4, 6, "ORG"),
+        Span(doc, 7, 10, "MISC"),
+        Span(doc, 14, 15, "PERSON"),
+    ]
+    own = [(ent.start, ent.end, ent.label_) for ent in doc.ents]
+    for name, component in nlp.pipeline:
+        doc = component(doc)
+    assert "1 of the doc's 4 entities cross a sentence boundary" in caplog.text
+    assert [(ent.start, ent.end, ent.label_) for ent in doc.ents] == own
+    assert [(s.start, s.end, s.label_) for s in doc.spans["spert_mt"]] == [own[0], own[1], own[3]]
+    predictor = load_predictor(trained_archive)
+    first = predictor.predict_json(
+        {"tokens": [t.text for t in doc[:9]], "entities": [{"start": 0, "end": 2}, {"start": 4, "end": 6}]}
+    )
+    expected = {
+        ((0, 2), (4, 6), r["type"]) if r["head"] == 0 else ((4, 6), (0, 2), r["type"]) for r in first["relations"]
+    }
+    found = {((r.head.start, r.head.end), (r.tail.start, r.tail.end), r.label) for r in doc._.spert_mt_relations}
+    assert expected and expected <= found

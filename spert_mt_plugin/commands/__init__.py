@@ -3,3 +3,4 @@ from spert_mt_plugin.commands.experiments import Experiments
 from spert_mt_plugin.commands.plot import Plot
 from spert_mt_plugin.commands.serve import Serve
 from spert_mt_plugin.commands.sweep import Sweep
+from spert_mt_plugin.commands.thresholds import Thresholds

@@ -14,7 +14,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from allennlp.commands.subcommand import Subcommand
 
 from spert_mt_plugin.formats.atomic import write_text
-from spert_mt_plugin.results.comparison import SAMPLES, compare, markdown_report
+from spert_mt_plugin.results.comparison import SAMPLES, compare, markdown_report, redecoded_metrics
+from spert_mt_plugin.results.decoding import DECODINGS, decoding_note
 from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, has_gold_predictions, write_test_predictions
 from spert_mt_plugin.results.runs import ResultsError, Run, UnfinishedRuns, export_runs, finished_metrics, plan_runs
 from spert_mt_plugin.results.tables import aggregate, convention, runs_phrase
@@ -110,6 +111,7 @@ def run_experiments(
     export_dir: Optional[Path] = None,
     compare_pairs: Optional[Sequence[Sequence[str]]] = None,
     samples: int = SAMPLES,
+    decoding: str = "nested",
 ) -> Dict[str, Any]:
     """
     Trains every run that has not finished yet, then writes `results_name`.json and .md into
@@ -118,8 +120,12 @@ def run_experiments(
     trained: a run that has not finished is an error naming it (so that a table written while other
     processes still train their part of the runs cannot start a second training of the same run in
     the same folder). With `export_dir` the runs' configs, metrics and test predictions are copied
-    there (`export_runs`) and the table is written there as well.
+    there (`export_runs`) and the table is written there as well. With `decoding` "flat" the
+    table's figures and comparisons are recomputed from the runs' kept test predictions decoded
+    flat (`spert_mt_plugin.results.decoding`); "nested" takes the runs' metrics as they are.
     """
+    if decoding not in DECODINGS:
+        raise ResultsError(f"unknown decoding {decoding!r}: one of {', '.join(DECODINGS)}")
     runs = plan_runs(configs, seeds, folds)
     pairs = comparison_pairs(configs, compare_pairs)
     unfinished = [run for run in runs if needs_training(run.directory(output_dir))]
@@ -145,6 +151,9 @@ def run_experiments(
             for run in runs
             if run.config == config
         ]
+        if decoding != "nested":
+            for entry in config_runs:
+                entry["metrics"] = redecoded_metrics(entry, decoding)
         average = convention(config)
         results["configs"][config_key(config)] = {
             "config": config,
@@ -152,13 +161,18 @@ def run_experiments(
             "runs": config_runs,
             "summary": aggregate(config_runs, average),
         }
-    results["comparisons"] = [compare(a, results["configs"][a], b, results["configs"][b], samples) for a, b in pairs]
+    if decoding != "nested":
+        # Only then: a table of the runs' metrics stays what it was before decodings existed.
+        results["decoding"], results["decoding_note"] = decoding, decoding_note(decoding)
+    results["comparisons"] = [
+        compare(a, results["configs"][a], b, results["configs"][b], samples, decoding) for a, b in pairs
+    ]
     write_text(output_dir / f"{results_name}.json", json.dumps(results, indent=2))
     write_text(output_dir / f"{results_name}.md", markdown_report(results))
     if export_dir is not None and export_dir != output_dir:
         export_runs(runs, output_dir, export_dir)
         return run_experiments(
-            configs, seeds, folds, export_dir, epochs, train, results_name, True, None, compare_pairs, samples
+            configs, seeds, folds, export_dir, epochs, train, results_name, True, None, compare_pairs, samples, decoding
         )
     return results
 
@@ -222,6 +236,15 @@ class Experiments(Subcommand):
             default=SAMPLES,
             help="shuffles of the approximate randomization test",
         )
+        subparser.add_argument(
+            "--decoding",
+            choices=DECODINGS,
+            default="nested",
+            help="nested (default): the runs' test figures as they were tested; flat: every figure and comparison "
+            "recomputed from the runs' kept test predictions with flat entity decoding applied afterwards (the "
+            "best-scoring entities that share no word; relations of a dropped entity dropped), which gives exactly "
+            "what the models decoding flat predict",
+        )
         subparser.set_defaults(func=experiments_from_args)
         return subparser
 
@@ -239,6 +262,7 @@ def experiments_from_args(args: argparse.Namespace) -> None:
             export_dir=Path(args.export) if args.export else None,
             compare_pairs=args.compare,
             samples=args.samples,
+            decoding=args.decoding,
         )
     except ResultsError as error:
         raise SystemExit(f"spert-experiments: {error}")

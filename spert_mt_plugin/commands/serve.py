@@ -22,6 +22,8 @@ from typing import Any, Callable, Dict
 
 from allennlp.commands.subcommand import Subcommand
 
+from spert_mt_plugin.inference.precision import AUTO, PRECISIONS
+
 logger = logging.getLogger(__name__)
 
 
@@ -93,6 +95,23 @@ class Serve(Subcommand):
             default=2_000_000,
             help="largest request body; larger ones get HTTP 413",
         )
+        for kind, example in (("entity", "1.2"), ("relation", "1.0")):
+            subparser.add_argument(
+                f"--{kind}-threshold",
+                type=float,
+                default=None,
+                metavar="THETA",
+                help=f"the least score a predicted {kind} needs, instead of the model's (e.g. {example}; a margin "
+                "score for SpERT.MT, a probability for SpERT's heads); allennlp spert-thresholds shows what each "
+                "value gives on a labelled file (docs/scores.md)",
+            )
+        subparser.add_argument(
+            "--precision",
+            choices=PRECISIONS + (AUTO,),
+            default=AUTO,
+            help="arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, else float32 "
+            "(docs/speed.md, Precision modes)",
+        )
         subparser.set_defaults(func=serve_from_args)
         return subparser
 
@@ -113,6 +132,9 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
             language=args.language,
             max_words=args.max_request_words,
             max_sentence_words=args.max_sentence_words,
+            entity_threshold=args.entity_threshold,
+            relation_threshold=args.relation_threshold,
+            precision=args.precision,
         )
         return create_app(predictor, max_batch=args.max_batch, max_request_bytes=args.max_request_bytes)
 

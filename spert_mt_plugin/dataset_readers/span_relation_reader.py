@@ -23,6 +23,10 @@ from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
 logger = logging.getLogger(__name__)
 
 
+# A user's entity: (start, exclusive end, type or None for "the model's best type")
+GivenEntity = Tuple[int, int, Optional[str]]
+
+
 def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
     """Eq. 11: IoU of two spans given with *inclusive* word indices; 0 when they do not overlap."""
     intersection = min(end1, end2) - max(start1, start2) + 1
@@ -148,6 +152,7 @@ class SpanRelationReader(DatasetReader):
         relations: Optional[Sequence[Relation]] = None,
         doc_id: Optional[str] = None,
         location: Optional[str] = None,
+        given_entities: Optional[Sequence[GivenEntity]] = None,
     ) -> Instance:
         """
         # Parameters
@@ -163,6 +168,10 @@ class SpanRelationReader(DatasetReader):
         location : `str`, optional
             Where the sentence comes from (file and document), named by the error an unknown
             label raises when the instance is indexed.
+        given_entities : `List[Tuple[int, int, Optional[str]]]`, optional
+            The user's own entities as `(start, exclusive end, type or None)`: the model predicts
+            the relations among exactly these (field `given_spans`). Checked by
+            `check_given_entities` first.
         """
         text = TextField([Token(t) for t in tokens], self._token_indexers)
         candidate_spans = enumerate_spans(tokens, max_span_width=self._max_span_width)
@@ -171,6 +180,10 @@ class SpanRelationReader(DatasetReader):
             "spans": SpanListField(candidate_spans, text),
         }
         metadata: Dict[str, Any] = {"tokens": list(tokens), "doc_id": doc_id}
+        if given_entities is not None:
+            given = [(int(start), int(end), label) for start, end, label in given_entities]
+            metadata["given_entities"] = given
+            fields["given_spans"] = SpanListField([(start, end - 1) for start, end, _ in given], text)
         if entities is not None:
             entities = [(int(s), int(e), str(t)) for s, e, t in entities]
             relations = [(int(h), int(t), str(r)) for h, t, r in (relations or [])]

@@ -5,7 +5,7 @@ module of its own (docs/equations.md maps the paper's equations to them).
 
 import logging
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 from allennlp.data import TextFieldTensors, Vocabulary
@@ -22,9 +22,27 @@ from spert_mt_plugin.modules.range_max import RangeMaxTable
 from spert_mt_plugin.modules.relation_representation import relation_input_dim, relation_representation
 from spert_mt_plugin.modules.sampling import entity_candidates, ordered_pairs, pack_to_front, relation_candidates, take
 from spert_mt_plugin.modules.sentence_encoding import encode_sentences
+from spert_mt_plugin.modules.span_overlap import best_non_overlapping, has_nested, overlaps
 from spert_mt_plugin.modules.span_representation import entity_input, span_representation
 
 logger = logging.getLogger(__name__)
+
+
+ENTITY_DECODINGS = ("auto", "flat", "nested")
+
+
+class Entities(NamedTuple):
+    """
+    The entities of a batch, valid ones at the front of each row: spans `(batch, n, 2)`, c(s),
+    the entity logits p(s) the relation head reads, class index, score and `valid` `(batch, n)`.
+    """
+
+    spans: Tensor
+    vectors: Tensor
+    type_scores: Tensor
+    classes: Tensor
+    scores: Tensor
+    valid: Tensor
 
 
 @Model.register("spert_mt")
@@ -77,6 +95,12 @@ class SpertMT(Model):
         Relation candidates are scored this many at a time.
     per_type_metrics : `bool`, optional (default = `False`)
         Also report P/R/F1 of every entity and relation type.
+    entity_decoding : `str`, optional (default = `"auto"`)
+        `"flat"`: predictions keep the best-scoring entities that share no word and no relation
+        joins two overlapping spans (`modules.span_overlap`); `"nested"`: every span the entity
+        head accepts is an entity, overlapping or not; `"auto"`: flat unless the training data had
+        nested (overlapping) entities, which the model records while it trains (archives made
+        before it did decode flat under `"auto"`).
 
     Predictions carry a `score`: the margin score of the chosen class for the multi-task heads,
     a probability for SpERT's heads (see `spert_mt_plugin.models.decoding`).
@@ -104,12 +128,15 @@ class SpertMT(Model):
         loss_reduction: str = "mean",
         pair_chunk_size: int = 4096,
         per_type_metrics: bool = False,
+        entity_decoding: str = "auto",
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
         for name, value in (("loss_reduction", loss_reduction), ("sigmoid_loss_over_types", sigmoid_loss_over_types)):
             if value not in ("mean", "sum"):
                 raise ValueError(f"{name} must be 'mean' or 'sum', got {value!r}")
+        if entity_decoding not in ENTITY_DECODINGS:
+            raise ValueError(f"entity_decoding must be one of {', '.join(ENTITY_DECODINGS)}, got {entity_decoding!r}")
         if not isinstance(embedder, PretrainedTransformerEmbedder):
             raise ValueError(
                 "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
@@ -148,6 +175,17 @@ class SpertMT(Model):
             sigmoid_loss_over_types,
         )
         self._metrics = ExtractionMetrics(self._labels.symmetric, per_type_metrics)
+        self._entity_decoding = entity_decoding
+        # Saved with the weights, so that "auto" decoding follows the data the model was trained on.
+        self.register_buffer("trained_on_nested_entities", torch.zeros((), dtype=torch.bool))
+        # False once weights saved before the buffer existed are loaded: such a model was evaluated
+        # with nested decoding, which `results.predictions` repeats so that kept predictions match
+        # the run's metrics.
+        self.records_nesting = True
+        self.register_load_state_dict_pre_hook(self._note_nesting_record)
+
+    # Archives saved before the buffer existed load without it: their "auto" decoding is flat.
+    authorized_missing_keys = [r"^trained_on_nested_entities$"]
 
     def forward(  # type: ignore
         self,
@@ -158,6 +196,7 @@ class SpertMT(Model):
         span_max_iou: Optional[Tensor] = None,
         entity_spans: Optional[Tensor] = None,
         relations: Optional[Tensor] = None,
+        given_spans: Optional[Tensor] = None,
     ) -> Dict[str, Any]:
         """
         # Parameters
@@ -173,6 +212,10 @@ class SpertMT(Model):
         entity_spans, relations : `Tensor`, optional
             The gold entities (`(batch, num_entities, 2)`), which the training relation candidates
             pair, and the relation label id of each ordered pair of them (`-1` for none).
+        given_spans : `Tensor`, optional, `(batch, num_given, 2)`
+            The user's entities (inclusive word indices, `-1` padding): the prediction keeps
+            exactly these as entities and predicts the relations among them. Their types are the
+            metadata's `given_entities` types where given, else the model's best type.
 
         # Returns
 
@@ -182,6 +225,8 @@ class SpertMT(Model):
         """
         table, cls = encode_sentences(self._embedder, text["tokens"])
         span_mask = spans[..., 0] >= 0
+        if self.training and entity_spans is not None and not self.trained_on_nested_entities:
+            self.trained_on_nested_entities.fill_(has_nested(entity_spans))
         if self.training and span_labels is not None:
             loss = self._training_loss(table, cls, spans, span_mask, span_labels, span_max_iou, entity_spans, relations)
             return {"loss": loss}
@@ -198,7 +243,11 @@ class SpertMT(Model):
                 gold_scores = self._entity_head.type_scores(self._classify_entities(gold_vectors, cls))
                 relation_loss = self._relation_loss(table, entity_spans, relations, gold_vectors, gold_scores)
                 output["loss"] = output["loss"] + relation_loss
-        output["entities"], output["relations"] = self._decode(table, spans, span_mask, span_vectors, entity_output)
+        if given_spans is None:
+            entities = self._predicted_entities(spans, span_mask, span_vectors, entity_output)
+        else:
+            entities = self._given_entities(table, cls, given_spans, metadata)
+        output["entities"], output["relations"] = self._decode(table, entities)
         output["tokens"] = [m["tokens"] for m in metadata]
         output["doc_id"] = [m.get("doc_id") for m in metadata]
         if all("entities" in m for m in metadata):
@@ -275,27 +324,102 @@ class SpertMT(Model):
         losses = self._relation_head.loss(output, labels[pairs[:, 0], pairs[:, 1], pairs[:, 2]])
         return self._reduce(losses, torch.ones_like(losses))
 
-    def _decode(
-        self, table: RangeMaxTable, spans: Tensor, span_mask: Tensor, span_vectors: Tensor, entity_output: HeadOutput
-    ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
-        """The entities each sentence's spans are predicted to be, and the relations between them."""
+    def _note_nesting_record(self, module: nn.Module, state_dict: Dict[str, Tensor], prefix: str, *args) -> None:
+        self.records_nesting = prefix + "trained_on_nested_entities" in state_dict
+
+    def _flat(self) -> bool:
+        """Whether predictions keep no overlapping entities (`entity_decoding`)."""
+        if self._entity_decoding == "auto":
+            return not bool(self.trained_on_nested_entities)
+        return self._entity_decoding == "flat"
+
+    def _predicted_entities(
+        self, spans: Tensor, span_mask: Tensor, span_vectors: Tensor, entity_output: HeadOutput
+    ) -> Entities:
+        """The candidate spans the entity head accepts (eq. 18), without overlaps when decoding flat."""
         entity_class, entity_score = self._entity_head.decide(entity_output)
         index, is_entity = pack_to_front(span_mask & (entity_class >= 0))
-        entity_spans = take(spans, index)
-        pairs = ordered_pairs(is_entity).nonzero()
+        if self._flat():
+            kept = best_non_overlapping(take(spans, index), take(entity_score, index), is_entity)
+            repacked, is_entity = pack_to_front(kept)
+            index = index.gather(1, repacked)
+        return Entities(
+            take(spans, index),
+            take(span_vectors, index),
+            take(self._entity_head.type_scores(entity_output), index),
+            take(entity_class, index),
+            take(entity_score, index),
+            is_entity,
+        )
+
+    def _given_entities(
+        self, table: RangeMaxTable, cls: Tensor, given_spans: Tensor, metadata: List[Dict[str, Any]]
+    ) -> Entities:
+        """
+        The user's entities with the model's own view of them: c(s), the entity logits p(s) the
+        relation head reads, and the score of their type (the given one, else the best).
+        """
+        span_vectors = span_representation(table, given_spans, self._width_embedding)
+        output = self._classify_entities(span_vectors, cls)
+        class_scores = self._entity_head.class_scores(output)
+        entity_class = class_scores.argmax(dim=-1)
+        given_types = [
+            [self._labels.entity_types.index(t) if t else -1 for _, _, t in m["given_entities"]] for m in metadata
+        ]
+        width = given_spans.size(1)
+        given_class = torch.tensor(
+            [types + [-1] * (width - len(types)) for types in given_types], dtype=torch.long, device=given_spans.device
+        ).view(len(given_types), width)
+        entity_class = torch.where(given_class >= 0, given_class, entity_class)
+        entity_score = class_scores.gather(-1, entity_class.unsqueeze(-1)).squeeze(-1)
+        return Entities(
+            given_spans,
+            span_vectors,
+            self._entity_head.type_scores(output),
+            entity_class,
+            entity_score,
+            given_spans[..., 0] >= 0,
+        )
+
+    def _decode(
+        self, table: RangeMaxTable, entities: Entities
+    ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
+        """The entities as dictionaries, and the relations predicted between them."""
+        pairs = ordered_pairs(entities.valid)
+        if self._flat():
+            # Given entities may overlap; a flat model never relates two overlapping spans.
+            pairs = pairs & ~overlaps(entities.spans)
+        pairs = pairs.nonzero()
         relation_class = relation_score = pairs.new_zeros((0,))
         if pairs.size(0) > 0:
-            type_scores = take(self._entity_head.type_scores(entity_output), index)
-            relation_output = self._classify_pairs(table, entity_spans, take(span_vectors, index), type_scores, pairs)
+            relation_output = self._classify_pairs(table, entities.spans, entities.vectors, entities.type_scores, pairs)
             kept, relation_class, relation_score = self._relation_head.decisions(relation_output)
             pairs = pairs[kept]
         # From here on only the predicted items remain: plain Python lists are cheap.
         labels = self._labels
-        entity_lists = [t.tolist() for t in (entity_spans, take(entity_class, index), take(entity_score, index))]
-        entities = entity_dicts(*entity_lists, is_entity.sum(dim=1).tolist(), labels.entity_types)
+        entity_lists = [t.tolist() for t in (entities.spans, entities.classes, entities.scores)]
+        entity_output = entity_dicts(*entity_lists, entities.valid.sum(dim=1).tolist(), labels.entity_types)
         relation_lists = [t.tolist() for t in (pairs, relation_class, relation_score)]
-        relations = relation_dicts(*relation_lists, len(entities), labels.relation_types, labels.symmetric)
-        return entities, relations
+        relations = relation_dicts(*relation_lists, len(entity_output), labels.relation_types, labels.symmetric)
+        return entity_output, relations
+
+    def set_thresholds(self, entity: Optional[float] = None, relation: Optional[float] = None) -> None:
+        """
+        Sets the least score an entity / a relation needs (`None` leaves it as it is), from the
+        next forward pass on; the weights and the loss do not depend on it. The scale is the
+        head's: a margin score for the multi-task heads (theta, `entity_threshold` /
+        `relation_threshold`), a probability for SpERT's (the softmax entity head's least
+        probability, 0 by default; the sigmoid relation head's `relation_probability_threshold`).
+        `allennlp spert-thresholds` shows what each value gives on a labelled file.
+        """
+        for head, value in ((self._entity_head, entity), (self._relation_head, relation)):
+            if value is not None:
+                head.threshold = float(value)
+
+    @property
+    def thresholds(self) -> Dict[str, float]:
+        """The thresholds in use: `{"entity": ..., "relation": ...}` (see `set_thresholds`)."""
+        return {"entity": self._entity_head.threshold, "relation": self._relation_head.threshold}
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         # Predictions are decoded only in evaluation: during training there is nothing to report.

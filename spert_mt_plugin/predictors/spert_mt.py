@@ -1,6 +1,6 @@
 import json
 from functools import cached_property
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import DatasetReader, Instance
@@ -8,8 +8,12 @@ from allennlp.models import Model
 from allennlp.predictors import Predictor
 from spacy.language import Language
 
-from spert_mt_plugin.dataset_readers.span_relation_reader import SpanRelationReader
+from spert_mt_plugin.dataset_readers.span_relation_reader import GivenEntity, SpanRelationReader
 from spert_mt_plugin.formats.text import blank_pipeline, parse
+from spert_mt_plugin.inference.precision import prepare_model
+from spert_mt_plugin.inference.progress import PredictionProgress
+from spert_mt_plugin.models.label_index import LabelIndex
+from spert_mt_plugin.predictors.given_entities import GivenEntityError, character_entities, word_entities
 
 
 class InputError(ValueError):
@@ -20,8 +24,15 @@ class InputTooLarge(InputError):
     """A prediction request over one of the predictor's size limits; the message names it (HTTP 413)."""
 
 
-# Each prepared sentence: (words, character offsets of the words or None, document id)
-Prepared = Tuple[List[str], Optional[List[Tuple[int, int]]], Optional[str]]
+class Prepared(NamedTuple):
+    """One sentence ready for the model."""
+
+    words: List[str]
+    # Character offsets of the words in the input text; None for pre-tokenised input.
+    offsets: Optional[List[Tuple[int, int]]]
+    doc_id: Optional[str]
+    # The user's entities (start, exclusive end, type or None), None to predict entities.
+    entities: Optional[List[GivenEntity]] = None
 
 
 @Predictor.register("spert_mt")
@@ -34,7 +45,12 @@ class SpertMTPredictor(Predictor):
     - `{"document": "Several sentences. Of raw text."}`: split into sentences by spaCy's rule-based
       sentencizer, then each sentence as above.
 
-    An optional `"orig_id"` is carried through. However long the input, the model sees at most
+    An optional `"orig_id"` is carried through. An optional `"entities"` list gives the user's own
+    entities: the prediction keeps exactly these (in their order, with the given `"type"` or else
+    the model's best type, and the model's score of that type) and predicts the relations among
+    them. With `tokens` they are word spans `{"start": 0, "end": 2}` (exclusive end, as in SpERT
+    JSON); with raw text, character spans `{"char_start": 0, "char_end": 9}` that must start and
+    end on word boundaries (and, in a document, lie within one sentence). However long the input, the model sees at most
     `batch_size` sentences and `max_batch_words` padded words at a time (sentences sorted by
     length, so that short ones are not padded to long ones), so memory is bounded; results do not
     depend on how sentences are batched. The output follows the SpERT JSON schema
@@ -61,6 +77,15 @@ class SpertMTPredictor(Predictor):
     max_words : `int`, optional (default = `None`)
         Most words in one call of `predict_json` / `predict_batch_json` (for the HTTP service: one
         request), `None` for no limit. `allennlp spert-serve` sets it (`--max-request-words`).
+    precision : `str`, optional (default = `None`)
+        The arithmetic of prediction: `float32`, `bfloat16`, `onnx` or `onnx-int8`, or
+        `None` / `"auto"` for the fastest mode whose F1 stays within 0.3 of float32's on this
+        machine (`inference.precision.default_precision`; docs/speed.md). Prepares the model in place.
+    entity_threshold, relation_threshold : `float`, optional (default = `None`)
+        The least score an entity / a relation needs, replacing the model's (`None` keeps it): see
+        `SpertMT.set_thresholds` and docs/scores.md. `allennlp predict --predictor-args
+        '{"entity_threshold": 1.2}'`, `spert-serve --entity-threshold`, the spaCy component's
+        config; `allennlp spert-thresholds` shows what each value gives on a labelled file.
     """
 
     def __init__(
@@ -73,6 +98,9 @@ class SpertMTPredictor(Predictor):
         max_batch_words: int = 2048,
         max_sentence_words: int = 1000,
         max_words: Optional[int] = None,
+        entity_threshold: Optional[float] = None,
+        relation_threshold: Optional[float] = None,
+        precision: Optional[str] = None,
     ) -> None:
         super().__init__(model, dataset_reader, frozen)
         if not isinstance(dataset_reader, SpanRelationReader):
@@ -93,6 +121,9 @@ class SpertMTPredictor(Predictor):
         self._max_sentence_words = max_sentence_words
         self._max_words = max_words
         self._lines_read = 0
+        self._precision = prepare_model(model, precision)
+        if entity_threshold is not None or relation_threshold is not None:
+            model.set_thresholds(entity_threshold, relation_threshold)  # type: ignore[attr-defined]
 
     @property
     def model(self) -> Model:
@@ -127,7 +158,8 @@ class SpertMTPredictor(Predictor):
             # Whitespace tokens (double spaces, newlines) are not words.
             words = [token for token in group if not token.is_space]
             if words:
-                prepared.append(([t.text for t in words], [(t.idx, t.idx + len(t.text)) for t in words], None))
+                offsets = [(t.idx, t.idx + len(t.text)) for t in words]
+                prepared.append(Prepared([t.text for t in words], offsets, None))
         return prepared
 
     def _prepare(self, inputs: JsonDict, index: Optional[int] = None) -> List[Prepared]:
@@ -154,7 +186,7 @@ class SpertMTPredictor(Predictor):
             for index, token in enumerate(value):
                 if not isinstance(token, str) or not token.strip():
                     raise InputError(f"{where}: token {index} must be a non-empty string, got {token!r}")
-            prepared = [(list(value), None, doc_id)]
+            prepared = [Prepared(list(value), None, doc_id)]
         else:
             if not isinstance(value, str):
                 raise InputError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
@@ -168,16 +200,30 @@ class SpertMTPredictor(Predictor):
             prepared = self._words_with_offsets(value, where, split_sentences=(key == "document"))
             if not prepared:
                 raise InputError(f"{where}: the text has no words")
-            prepared = [(words, offsets, doc_id) for words, offsets, _ in prepared]
+            prepared = [sentence._replace(doc_id=doc_id) for sentence in prepared]
+        if "entities" in inputs:
+            prepared = self._with_given_entities(prepared, inputs["entities"], where)
         self._check_size(prepared, where)
         return prepared
 
+    def _with_given_entities(self, prepared: List[Prepared], entities: Any, where: str) -> List[Prepared]:
+        """The sentences with the user's entities: word spans for `tokens`, character spans for raw text."""
+        known_types = LabelIndex(self.model.vocab).entity_types
+        try:
+            if prepared[0].offsets is None:
+                per_sentence = [word_entities(entities, len(prepared[0].words), known_types)]
+            else:
+                per_sentence = character_entities(entities, [p.offsets for p in prepared], known_types)
+        except GivenEntityError as error:
+            raise InputError(f"{where}: {error}") from None
+        return [sentence._replace(entities=given) for sentence, given in zip(prepared, per_sentence)]
+
     def _check_size(self, prepared: List[Prepared], where: str) -> None:
-        for index, (words, _, _) in enumerate(prepared):
-            if len(words) > self._max_sentence_words:
-                sentence = f"sentence {index} " if len(prepared) > 1 else "the sentence "
+        for index, sentence in enumerate(prepared):
+            if len(sentence.words) > self._max_sentence_words:
+                which = f"sentence {index} " if len(prepared) > 1 else "the sentence "
                 raise InputTooLarge(
-                    f"{where}: {sentence}has {len(words)} words, over the limit of "
+                    f"{where}: {which}has {len(sentence.words)} words, over the limit of "
                     f"{self._max_sentence_words} words per sentence (max_sentence_words)"
                 )
 
@@ -185,8 +231,10 @@ class SpertMTPredictor(Predictor):
         prepared = self._prepare(json_dict)
         if len(prepared) != 1:
             raise InputError("a document has several sentences: use predict_json")
-        words, _, doc_id = prepared[0]
-        return self._dataset_reader.text_to_instance(words, doc_id=doc_id)
+        sentence = prepared[0]
+        return self._dataset_reader.text_to_instance(
+            sentence.words, doc_id=sentence.doc_id, given_entities=sentence.entities
+        )
 
     # ------------------------------------------------------------------ prediction
 
@@ -199,17 +247,18 @@ class SpertMTPredictor(Predictor):
 
     def _predict_inputs(self, inputs: List[JsonDict], batch: bool) -> List[JsonDict]:
         prepared = [self._prepare(item, index if batch else None) for index, item in enumerate(inputs)]
-        total = sum(len(words) for sentences in prepared for words, _, _ in sentences)
+        total = sum(len(sentence.words) for sentences in prepared for sentence in sentences)
         if self._max_words is not None and total > self._max_words:
             raise InputTooLarge(
                 f"the input has {total} words, over the limit of {self._max_words} words per request "
                 "(max_words); split it into several requests"
             )
-        flat = [(words, doc_id) for sentences in prepared for words, _, doc_id in sentences]
-        outputs = iter(self.predict_sentences(flat))
+        flat = [sentence for sentences in prepared for sentence in sentences]
+        given = [sentence.entities for sentence in flat]
+        outputs = iter(self.predict_sentences([(s.words, s.doc_id) for s in flat], given))
         results = []
         for item, sentences in zip(inputs, prepared):
-            sentence_results = [self._with_offsets(next(outputs), offsets) for _, offsets, _ in sentences]
+            sentence_results = [self._with_offsets(next(outputs), sentence.offsets) for sentence in sentences]
             if "document" in item:
                 result: Dict[str, Any] = {"document": item["document"], "sentences": sentence_results}
                 if item.get("orig_id") is not None:
@@ -219,19 +268,39 @@ class SpertMTPredictor(Predictor):
                 results.append(sentence_results[0])
         return results
 
-    def predict_sentences(self, sentences: List[Tuple[List[str], Optional[str]]]) -> List[JsonDict]:
+    def predict_sentences(
+        self,
+        sentences: Sequence[Tuple[List[str], Optional[str]]],
+        entities: Optional[Sequence[Optional[List[GivenEntity]]]] = None,
+    ) -> List[JsonDict]:
         """
         Predicts `(words, doc_id)` sentences in batches bounded by `batch_size` and
         `max_batch_words`; results (SpERT JSON, as `predict_json` gives) in input order. The
-        words are taken as they are: no size limit is checked.
+        words are taken as they are: no size limit is checked. `entities`, parallel to
+        `sentences`, gives a sentence's own entities (`(start, exclusive end, type or None)`),
+        among which only relations are predicted; `None` (for all, or for one sentence) predicts
+        the entities too.
         """
-        by_length = sorted(range(len(sentences)), key=lambda i: len(sentences[i][0]))
+        entities = list(entities) if entities is not None else [None] * len(sentences)
+        if len(entities) != len(sentences):
+            raise ValueError(f"entities has {len(entities)} items for {len(sentences)} sentences")
+        # A batch holds either sentences with given entities or sentences without: the model reads
+        # the given ones from a field the others do not have.
+        by_length = sorted(range(len(sentences)), key=lambda i: (entities[i] is not None, len(sentences[i][0])))
+        lengths = [len(words) for words, _ in sentences]
         results: List[Optional[JsonDict]] = [None] * len(sentences)
-        for batch in self._batches(by_length, [len(words) for words, _ in sentences]):
-            # Instances are built per batch: a long document's candidate spans never all exist at once.
-            instances = [self._dataset_reader.text_to_instance(sentences[i][0], doc_id=sentences[i][1]) for i in batch]
-            for index, output in zip(batch, self.predict_batch_instance(instances)):
-                results[index] = output
+        for group in (False, True):
+            order = [i for i in by_length if (entities[i] is not None) == group]
+            for batch in self._batches(order, lengths):
+                # Instances are built per batch: a long document's candidate spans never all exist at once.
+                instances = [
+                    self._dataset_reader.text_to_instance(
+                        sentences[i][0], doc_id=sentences[i][1], given_entities=entities[i]
+                    )
+                    for i in batch
+                ]
+                for index, output in zip(batch, self.predict_batch_instance(instances)):
+                    results[index] = output
         return results  # type: ignore[return-value]
 
     def _batches(self, order: List[int], lengths: List[int]) -> List[List[int]]:
@@ -253,9 +322,16 @@ class SpertMTPredictor(Predictor):
     def predict_instance(self, instance: Instance) -> JsonDict:
         return self.predict_batch_instance([instance])[0]
 
+    @cached_property
+    def _progress(self) -> PredictionProgress:
+        # A line every 30 s of prediction: `allennlp predict` on a large file is silent otherwise.
+        return PredictionProgress()
+
     def predict_batch_instance(self, instances: List[Instance]) -> List[JsonDict]:
         # `allennlp predict --use-dataset-reader` batches instances itself (`--batch-size`).
-        outputs = self._model.forward_on_instances(instances)
+        with self._precision.forward():
+            outputs = self._model.forward_on_instances(instances)
+        self._progress.add(len(instances), self._lines_read)
         return [self._to_spert_json(output) for output in outputs]
 
     @staticmethod

@@ -1,5 +1,7 @@
 """
-What `spert-experiments` keeps of its runs and makes of them: the runs' folders (`runs`), their test
-predictions (`predictions`), the mean ± std tables (`tables`) and paired comparisons of two configs
-with a significance test over the test sentences (`comparison`).
+What the package makes of runs and predictions. For `spert-experiments`: the runs' folders
+(`runs`), their test predictions (`predictions`), the mean ± std tables (`tables`) and paired
+comparisons of two configs with a significance test over the test sentences (`comparison`); for
+`spert-sweep` the F1-against-a-setting table (`sweep`); for `spert-thresholds` the precision-recall
+curves over the thresholds (`score_curves`) and their report (`threshold_report`).
 """

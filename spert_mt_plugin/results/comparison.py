@@ -12,7 +12,9 @@ folds):
 
 F1 is computed as the package's metrics compute it (entities: span and type; relations: both
 argument spans and the type, strict: also the argument types; symmetric relation types in either
-direction), micro or macro over the types as the config's dataset reports it.
+direction), micro or macro over the types as the config's dataset reports it. With a decoding other
+than "nested", the kept predictions are decoded again first (`decoding`) and every figure is
+recomputed from them (`redecoded_metrics`).
 """
 
 import math
@@ -22,7 +24,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 
-from spert_mt_plugin.metrics.typed_set_f1 import Item, NerF1, RelationF1, sentence_counts
+from spert_mt_plugin.metrics.typed_set_f1 import Item, NerF1, RelationF1, TypedSetF1, sentence_counts
+from spert_mt_plugin.results.decoding import decode_predictions
 from spert_mt_plugin.results.predictions import PREDICTIONS_FILE, read_predictions
 from spert_mt_plugin.results.runs import ResultsError
 from spert_mt_plugin.results.tables import TASKS, figure, markdown_table
@@ -53,6 +56,44 @@ def sentence_items(line: Dict[str, Any], task: str) -> Tuple[List[Item], List[It
     symmetric = sorted({r["type"] for r in line["relations"] + line["gold"]["relations"] if r.get("symmetric")})
     metric = RelationF1(task == "rel_strict", symmetric)
     return metric.items(relations(line)), metric.items(relations(line["gold"]))
+
+
+def prediction_metrics(lines: Sequence[Dict[str, Any]]) -> Dict[str, float]:
+    """
+    The test figures of prediction `lines` under the names a run's metrics.json gives them
+    (`test_ner_f1`, `test_rel_macro_precision`, ...): each task's items as `sentence_items` builds
+    them, counted and averaged by the model's metric.
+    """
+    figures = {}
+    for _, task in TASKS:
+        metric = TypedSetF1()
+        items = [sentence_items(line, task) for line in lines]
+        metric.count([predicted for predicted, _ in items], [gold for _, gold in items])
+        figures.update({f"test_{task}_{name}": value for name, value in metric.get_metric().items()})
+    return figures
+
+
+def redecoded_metrics(run: Dict[str, Any], decoding: str) -> Dict[str, Any]:
+    """
+    `run`'s metrics (an entry of `run_experiments`' table: `name`, `directory`, `metrics`) with
+    every test figure recomputed from its kept test predictions decoded as `decoding` asks. The
+    predictions must first give the run's own figures: else they are not the ones it was tested
+    with, and decoding them again would not tell what the run's model gives.
+    """
+    path = Path(run["directory"]) / PREDICTIONS_FILE
+    if not path.exists():
+        raise ResultsError(f"--decoding {decoding}: {run['name']} has no test predictions ({path})")
+    lines = read_predictions(path)
+    for key, value in prediction_metrics(lines).items():
+        tested = run["metrics"].get(key)
+        # A tolerance for the last bits of the float sums; a different prediction moves F1 by far more.
+        if tested is None or abs(tested - value) > 1e-9:
+            raise ResultsError(
+                f"{path}: these predictions give {key} {value:.6f}, but {run['name']}'s metrics.json "
+                f"{'has none' if tested is None else f'{tested:.6f}'}: they are not the predictions it was tested "
+                f"with, and cannot be decoded {decoding} instead"
+            )
+    return dict(run["metrics"], **prediction_metrics(decode_predictions(lines, decoding, str(path))))
 
 
 def count_matrices(
@@ -130,12 +171,19 @@ def mean_difference(values_a: Sequence[float], values_b: Sequence[float]) -> Dic
 
 
 def compare(
-    name_a: str, entry_a: Dict[str, Any], name_b: str, entry_b: Dict[str, Any], samples: int = SAMPLES
+    name_a: str,
+    entry_a: Dict[str, Any],
+    name_b: str,
+    entry_b: Dict[str, Any],
+    samples: int = SAMPLES,
+    decoding: str = "nested",
 ) -> Dict[str, Any]:
     """
     The comparison of two configs' table entries (`run_experiments`' `results["configs"][name]`):
     their runs are paired by fold and seed. The sentence test needs every paired run's
-    `test_predictions.jsonl.gz`; without them only the paired differences are given.
+    `test_predictions.jsonl.gz`; without them only the paired differences are given. The sentence
+    test decodes the predictions as `decoding` asks; the paired differences are those of the
+    entries' metrics, which `redecoded_metrics` gives for a decoding other than "nested".
     """
     average = entry_a["average"]
     if entry_b["average"] != average:
@@ -153,8 +201,9 @@ def compare(
     lines_b: List[Dict[str, Any]] = []
     if not missing:
         for run_a, run_b in pairs:
-            a = read_predictions(Path(run_a["directory"]) / PREDICTIONS_FILE)
-            b = read_predictions(Path(run_b["directory"]) / PREDICTIONS_FILE)
+            path_a, path_b = (Path(run["directory"]) / PREDICTIONS_FILE for run in (run_a, run_b))
+            a = decode_predictions(read_predictions(path_a), decoding, str(path_a))
+            b = decode_predictions(read_predictions(path_b), decoding, str(path_b))
             if [line["tokens"] for line in a] != [line["tokens"] for line in b]:
                 raise ResultsError(f"{run_a['name']} and {run_b['name']} were tested on different sentences")
             lines_a += a
@@ -171,7 +220,7 @@ def compare(
             result["pooled_f1"] = [float(f1_of_counts(c.sum(0), average)) for c in (counts_a, counts_b)]
             result["p_value"] = approximate_randomization(counts_a, counts_b, average, samples)
         tasks[label] = result
-    return {
+    comparison = {
         "a": name_a,
         "b": name_b,
         "average": average,
@@ -181,6 +230,10 @@ def compare(
         "missing_predictions": missing,
         "tasks": tasks,
     }
+    if decoding != "nested":
+        # Only then: a table of the predictions as kept stays what it was before decodings existed.
+        comparison["decoding"] = decoding
+    return comparison
 
 
 def markdown_comparison(comparison: Dict[str, Any]) -> str:
@@ -190,9 +243,10 @@ def markdown_comparison(comparison: Dict[str, Any]) -> str:
         return f"{100 * value:+.2f}".replace("-", "−")
 
     pairs = len(comparison["pairs"])
+    decoded = f", {comparison['decoding']} decoding" if "decoding" in comparison else ""
     lines = [
         f"### {comparison['a']} − {comparison['b']}: paired over {pairs} pair{'s' if pairs != 1 else ''} of runs "
-        f"({comparison['average']} F1, test set, in points)\n",
+        f"({comparison['average']} F1, test set{decoded}, in points)\n",
         "| task | mean difference | 95 % CI | per pair | p (test sentences) |",
         "|---|---|---|---|---|",
     ]
@@ -212,4 +266,7 @@ def markdown_comparison(comparison: Dict[str, Any]) -> str:
 
 def markdown_report(results: Dict[str, Any]) -> str:
     """The tables of `run_experiments`' results, then their paired comparisons, as Markdown."""
-    return "\n".join([markdown_table(results)] + [markdown_comparison(c) for c in results.get("comparisons", [])])
+    note = [f"**Decoding: {results['decoding']}.** {results['decoding_note']}.\n"] if "decoding" in results else []
+    return "\n".join(
+        note + [markdown_table(results)] + [markdown_comparison(c) for c in results.get("comparisons", [])]
+    )

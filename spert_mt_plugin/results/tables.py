@@ -42,9 +42,10 @@ def runs_phrase(count: int) -> str:
 def markdown_table(results: Dict[str, Any]) -> str:
     """Per config: one row per run and the mean ± std row."""
     lines = []
+    decoded = f", {results['decoding']} decoding" if "decoding" in results else ""
     for config, entry in results["configs"].items():
         average = entry["average"]
-        lines.append(f"### {config} ({average} averages, test set, in %)\n")
+        lines.append(f"### {config} ({average} averages, test set{decoded}, in %)\n")
         header = "| run | " + " | ".join(f"{t} {n[0].upper()}" for t, _ in TASKS for n in FIGURES) + " |"
         lines += [header, "|" + "---|" * (1 + len(TASKS) * len(FIGURES))]
         for run in entry["runs"]:

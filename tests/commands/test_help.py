@@ -10,8 +10,9 @@ from spert_mt_plugin.commands.experiments import Experiments
 from spert_mt_plugin.commands.plot import Plot
 from spert_mt_plugin.commands.serve import Serve
 from spert_mt_plugin.commands.sweep import Sweep
+from spert_mt_plugin.commands.thresholds import Thresholds
 
-COMMANDS = [Convert, Experiments, Plot, Serve, Sweep]
+COMMANDS = [Convert, Experiments, Plot, Serve, Sweep, Thresholds]
 
 
 def subparser(command) -> argparse.ArgumentParser:
@@ -37,3 +38,10 @@ def test_experiments_help_names_the_run_folders_and_the_variables():
 def test_plot_help_says_runs_need_a_validation_split_and_how_epochs_count():
     help_text = " ".join(subparser(Plot).format_help().split())
     assert "validation split" in help_text and "best_epoch 0 in metrics.json is epoch 1" in help_text
+
+
+def test_thresholds_help_says_what_a_score_is_and_that_curves_stop_at_the_low_bounds():
+    help_text = " ".join(subparser(Thresholds).format_help().split())
+    assert "a margin score for SpERT.MT's heads" in help_text and "a probability for SpERT's" in help_text
+    assert "the curves cannot extend below the low bounds" in help_text
+    assert "--max-entities-per-sentence" in help_text and "docs/scores.md" in help_text

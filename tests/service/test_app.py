@@ -62,6 +62,17 @@ def test_single_and_batched_predictions(client):
     assert predictions[0]["tokens"][0] == "Bob" and len(predictions[1]["sentences"]) == 2
 
 
+def test_the_users_entities_get_relations_and_bad_ones_a_400(client):
+    text = "Bob is married to Carol."
+    body = {"sentence": text, "entities": [{"char_start": 0, "char_end": 3}, {"char_start": 18, "char_end": 23}]}
+    response = client.post("/predict", json=body)
+    assert response.status_code == 200
+    assert [e["text"] for e in response.get_json()["entities"]] == ["Bob", "Carol"]
+    body["entities"][1]["char_end"] = 22
+    response = client.post("/predict", json=body)
+    assert response.status_code == 400 and "entities[1]" in response.get_json()["error"]
+
+
 @pytest.mark.parametrize(
     "body, content_type, message",
     [

@@ -65,13 +65,25 @@ class Head(nn.Module):
     """
     A classifier of candidates (spans or span pairs) into classes, the "no class" option (NA)
     aside. Each kind owns its loss and its decision rule.
+
+    Every head has a public `threshold`, the least score a class needs to be taken (a margin score
+    or a probability, as the kind of head gives); setting it changes the decisions from then on.
     """
+
+    threshold: float
 
     def forward(self, inputs: torch.Tensor) -> HeadOutput:  # type: ignore
         raise NotImplementedError
 
     def type_scores(self, output: HeadOutput) -> torch.Tensor:
         """One score per class, NA excluded: p(s), the entity logits of the relation input (eq. 15)."""
+        return output.scores
+
+    def class_scores(self, output: HeadOutput) -> torch.Tensor:
+        """
+        One score per class, NA excluded, in the unit of a prediction's `score` (a margin score or
+        a probability), whatever the decision: the scores of entities the user gives.
+        """
         return output.scores
 
     def loss(self, output: HeadOutput, classes: torch.Tensor, max_iou: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -24,7 +24,8 @@ class MultiTaskHead(Head):
     loss : `MultiTaskLoss`, optional
         alpha, beta, the ranking margins and scale, delta.
     threshold : `float`, optional (default = `0.85`)
-        theta.
+        theta. A public attribute: setting it changes the decisions from then on (no retraining;
+        `SpertMT.set_thresholds`).
     iou_scaled : `bool`, optional (default = `False`)
         Identification by the IoU-scaled loss (eq. 13, entities) instead of plain BCE (eq. 4).
     """
@@ -43,7 +44,7 @@ class MultiTaskHead(Head):
         self.identification = initialised_linear(input_dim, 1, settings.init_std)
         self.classification = initialised_linear(input_dim, num_classes, settings.init_std, bias=settings.class_bias)
         self._weights = loss or MultiTaskLoss()
-        self._threshold = threshold
+        self.threshold = threshold
         self._iou_scaled = iou_scaled
 
     def forward(self, inputs: torch.Tensor) -> HeadOutput:  # type: ignore
@@ -73,4 +74,4 @@ class MultiTaskHead(Head):
         Returns `(class index or -1, best score)`.
         """
         best_score, best_class = output.scores.max(dim=-1)
-        return best_class.masked_fill(best_score < self._threshold, -1), best_score
+        return best_class.masked_fill(best_score < self.threshold, -1), best_score

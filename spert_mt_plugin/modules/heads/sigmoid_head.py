@@ -15,7 +15,8 @@ class SigmoidHead(Head):
     One logit per class, each an independent sigmoid trained with binary cross-entropy, so a
     candidate takes every class whose probability reaches `threshold` (SpERT's
     `rel_filter_threshold`, 0.4), several or none. `over_types` combines the per-class
-    cross-entropies: `"mean"` as SpERT's code does, or `"sum"`.
+    cross-entropies: `"mean"` as SpERT's code does, or `"sum"`. `threshold` is a public attribute:
+    setting it changes the decisions from then on (`SpertMT.set_thresholds`).
     """
 
     def __init__(
@@ -29,7 +30,7 @@ class SigmoidHead(Head):
         super().__init__()
         settings = settings or HeadSettings()
         self.classification = initialised_linear(input_dim, num_classes, settings.init_std)
-        self._threshold = threshold
+        self.threshold = threshold
         self._over_types = over_types
 
     def forward(self, inputs: torch.Tensor) -> HeadOutput:  # type: ignore
@@ -43,5 +44,5 @@ class SigmoidHead(Head):
     def decisions(self, output: HeadOutput) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Every class whose probability reaches the threshold: `(candidate index, class index, probability)`."""
         probabilities = output.scores.sigmoid()
-        candidate, label = (probabilities >= self._threshold).nonzero(as_tuple=True)
+        candidate, label = (probabilities >= self.threshold).nonzero(as_tuple=True)
         return candidate, label, probabilities[candidate, label]

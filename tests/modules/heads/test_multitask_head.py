@@ -92,6 +92,16 @@ def test_decision_takes_the_best_class_when_it_reaches_theta():
     assert score.tolist() == pytest.approx([0.9, 2.0])
 
 
+def test_setting_the_threshold_changes_the_decisions():
+    head = MultiTaskHead(1, 3)
+    assert head.threshold == 0.85
+    scores = torch.tensor([[0.9, 0.1, -1.0], [0.5, 0.84, 0.2], [0.85, 2.0, 1.0]])
+    head.threshold = 0.5
+    assert head.decide(HeadOutput(None, scores))[0].tolist() == [0, 1, 1]
+    head.threshold = 1.0
+    assert head.decide(HeadOutput(None, scores))[0].tolist() == [-1, -1, 1]
+
+
 def test_type_scores_are_the_class_scores():
     scores = torch.tensor([[0.9, 0.1, -1.0]])
     assert MultiTaskHead(1, 3).type_scores(HeadOutput(None, scores)) is scores

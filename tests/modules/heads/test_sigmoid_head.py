@@ -27,3 +27,14 @@ def test_sigmoid_loss_is_one_binary_cross_entropy_per_type():
     assert summed.tolist() == pytest.approx([sum(first), sum(second)], abs=1e-6)
     mean = SigmoidHead(1, 3).loss(HeadOutput(None, LOGITS), classes)
     assert mean.tolist() == pytest.approx([sum(first) / 3, sum(second) / 3], abs=1e-6)
+
+
+def test_setting_the_threshold_changes_the_decisions():
+    head = SigmoidHead(1, 3)
+    head.threshold = 0.39
+    candidate, label, _ = head.decisions(HeadOutput(None, LOGITS))
+    # 0.622 and 0.401 of row 0; 0.378 is below 0.39
+    assert candidate.tolist() == [0, 0] and label.tolist() == [0, 1]
+    head.threshold = 0.5
+    candidate, label, _ = head.decisions(HeadOutput(None, LOGITS))
+    assert candidate.tolist() == [0] and label.tolist() == [0]

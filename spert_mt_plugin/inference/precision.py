@@ -1,0 +1,154 @@
+"""
+Precision modes of prediction: the arithmetic a trained model predicts with.
+
+- `float32`: as trained.
+- `bfloat16`: the model's whole forward pass under `torch.autocast` with bfloat16 (matrix products
+  in bfloat16, reductions and the losses' functions in float32). Fast on CPUs with native bfloat16
+  dot products (AVX-512 BF16, AMX) and on GPUs; elsewhere bfloat16 is emulated (not measured).
+- `onnx`: the encoder exported to ONNX and run by ONNX Runtime in float32, through the model's own
+  `PretrainedTransformerEmbedder` (see `onnx_transformer`); the heads stay in torch. CPU only.
+- `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights,
+  activations quantised per call). CPU only. The fastest, but on CoNLL04 RE F1 drops by 1.6.
+
+torch's own dynamic int8 (`quantize_dynamic`, deprecated in favour of torchao) was measured too and
+left out: it lost more F1 (NER -1.0, RE -1.6) and was slower than `onnx-int8`.
+
+`auto` (or `None`) picks `default_precision()`. Training and `allennlp evaluate`, which give the
+tables of docs/results.md, never go through this module: they stay float32. docs/speed.md has the
+F1 and the throughput of every mode on CoNLL04.
+
+`prepare_model` prepares a loaded model for a mode (in place: the ONNX modes replace its
+encoder) and returns a `Precision`, whose `forward()` is the context the model's forward runs in.
+"""
+
+import contextlib
+import logging
+import weakref
+from pathlib import Path
+from typing import ContextManager, NamedTuple, Optional, Union
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.modules.token_embedders import PretrainedTransformerEmbedder
+
+PRECISIONS = ("float32", "bfloat16", "onnx", "onnx-int8")
+AUTO = "auto"
+# Modes that replace the encoder: a model prepared for one of them cannot go back.
+_REPLACE_ENCODER = ("onnx", "onnx-int8")
+_CPU_ONLY = _REPLACE_ENCODER
+# CPU flags of native bfloat16 dot products (x86: AVX-512 BF16, AMX); without them autocast
+# emulates bfloat16 and is slower than float32.
+_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+_CPUINFO = Path("/proc/cpuinfo")
+
+logger = logging.getLogger(__name__)
+
+# The mode each model was prepared for, so that two predictors over one model cannot disagree.
+_prepared: "weakref.WeakKeyDictionary[torch.nn.Module, str]" = weakref.WeakKeyDictionary()
+
+
+class PrecisionError(ConfigurationError):
+    """A precision mode that does not exist or cannot be used here; the message says why, on one line."""
+
+
+class Precision(NamedTuple):
+    """A model's precision mode (`name`) on a device of type `device_type` (`"cpu"`, `"cuda"`)."""
+
+    name: str
+    device_type: str
+
+    def forward(self) -> ContextManager:
+        """The context the model's forward pass runs in: bfloat16 autocast for `bfloat16`, else nothing."""
+        if self.name == "bfloat16":
+            return torch.autocast(self.device_type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+
+def cpu_supports_bfloat16(cpuinfo: Path = _CPUINFO) -> bool:
+    """Whether the CPU has native bfloat16 dot products (the `avx512_bf16` or `amx_bf16` flag of Linux's cpuinfo)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = line.partition(":")[2].split()
+            return any(flag in flags for flag in _BFLOAT16_FLAGS)
+    return False
+
+
+def default_precision(device: Union[str, torch.device] = "cpu") -> str:
+    """
+    The mode prediction uses unless told otherwise: on a CPU with native bfloat16, `bfloat16`
+    (its CoNLL04 test F1 is float32's, and it costs nothing at load time; docs/speed.md), else
+    `float32`; on a GPU `float32`, as no GPU figures were measured yet. `onnx-int8` is faster but
+    loses 1.6 RE F1, over the 0.3 allowed.
+    """
+    if torch.device(device).type == "cpu" and cpu_supports_bfloat16():
+        return "bfloat16"
+    return "float32"
+
+
+def resolve_precision(precision: Optional[str], device: Union[str, torch.device] = "cpu") -> str:
+    """`precision` checked against the modes usable on `device`; `None` and `"auto"` give `default_precision`."""
+    device = torch.device(device)
+    if precision is None or precision == AUTO:
+        return default_precision(device)
+    if precision not in PRECISIONS:
+        raise PrecisionError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)} or {AUTO}")
+    if precision in _CPU_ONLY and device.type != "cpu":
+        raise PrecisionError(f"precision {precision} runs on the CPU only, and the model is on {device}")
+    if precision == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise PrecisionError(f"precision bfloat16: {torch.cuda.get_device_name(device)} has no bfloat16 support")
+    return precision
+
+
+def prepare_model(model: torch.nn.Module, precision: Optional[str] = None) -> Precision:
+    """
+    Prepares `model` (loaded, in eval mode) for `precision` and returns its `Precision`.
+
+    # Parameters
+
+    model : `torch.nn.Module`
+        A spert-mt model; the modes that change the encoder need exactly one
+        `PretrainedTransformerEmbedder` in it.
+    precision : `str`, optional (default = `None`)
+        One of `PRECISIONS`, or `None` / `"auto"` for `default_precision()` of the model's device.
+
+    `onnx` and `onnx-int8` replace the embedder's transformer in place: a model prepared for one
+    of them cannot be prepared for another mode (load the archive again).
+    """
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    name = resolve_precision(precision, device)
+    earlier = _prepared.get(model)
+    if earlier is not None and earlier != name and (earlier in _REPLACE_ENCODER or name in _REPLACE_ENCODER):
+        raise PrecisionError(
+            f"this model was prepared for precision {earlier} already, which cannot change to {name}: "
+            "load the archive again"
+        )
+    if earlier is None and name in _REPLACE_ENCODER:
+        from spert_mt_plugin.inference.onnx_transformer import OnnxTransformer
+
+        embedder = _transformer_embedder(model, name)
+        try:
+            embedder.transformer_model = OnnxTransformer.export(
+                embedder.transformer_model, quantize=(name == "onnx-int8")
+            )
+        except ImportError as error:
+            raise PrecisionError(
+                f"precision {name} needs {error.name}: pip install -c constraints.txt onnxruntime onnx"
+            ) from None
+    if earlier is None:
+        logger.info("predicting with precision %s on %s", name, device)
+    _prepared[model] = name
+    return Precision(name, device.type)
+
+
+def _transformer_embedder(model: torch.nn.Module, precision: str) -> PretrainedTransformerEmbedder:
+    embedders = [module for module in model.modules() if isinstance(module, PretrainedTransformerEmbedder)]
+    if len(embedders) != 1:
+        raise PrecisionError(
+            f"precision {precision} needs a model with one pretrained_transformer embedder, found {len(embedders)}"
+        )
+    return embedders[0]
