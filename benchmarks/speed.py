@@ -1,20 +1,29 @@
 """
 Speed and memory of spert-mt on CoNLL04 sentences: training throughput, prediction throughput at
-batch sizes 1 and 8, the bare encoder on the same batches (the floor), and peak RSS.
+batch sizes 1 and 8, the bare encoder on the same batches (the floor), and peak RSS; then every
+precision mode of prediction side by side (spert_mt_plugin/inference/precision.py): the full
+predictor path (`predict_json` / `predict_batch_json` on `{"tokens": ...}` inputs) at batch sizes 1
+and 8, in interleaved repetitions, medians and their ratio to float32 in the same run, and, with
+--archive, the CoNLL04 test NER / RE F1 of each mode (all 288 sentences through the predictor).
 
     .venv/bin/python benchmarks/speed.py --data-dir ../shared/data [--archive runs/main/model.tar.gz]
         [--sentences 96] [--train-steps 40] [--profile] [--output benchmarks/results/speed.json]
+        [--precisions float32,bfloat16,...] [--repeats 5] [--precision-only] [--no-f1]
 
 Without --archive, an untrained model is built from training_configs/conll04.jsonnet with the
 configured encoder (SPERT_ENCODER, default: bundled MiniLM); an untrained model predicts no
-entities, so decoding is then cheaper than with a trained one. Prints figures; asserts nothing.
+entities, so decoding is then cheaper than with a trained one, and no F1 is computed. The first
+sections measure float32 (autocast with --amp); the training steps run on a copy of the model, so
+every prediction figure is of the archive's weights. Prints figures; asserts nothing.
 """
 
 import argparse
+import copy
 import json
 import os
 import platform
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -30,6 +39,12 @@ from allennlp.models.archival import load_archive  # noqa: E402
 from allennlp.nn import util  # noqa: E402
 
 import spert_mt_plugin  # noqa: E402,F401
+from spert_mt_plugin.inference.precision import (  # noqa: E402
+    PRECISIONS,
+    cpu_supports_bfloat16,
+    default_precision,
+    resolve_precision,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -48,16 +63,112 @@ def timed(function, repeats=1):
     return (time.perf_counter() - start) / repeats
 
 
+def _usable(mode, device) -> bool:
+    try:
+        resolve_precision(mode, device)
+    except Exception:
+        return False
+    return True
+
+
+def compare_precisions(model, reader, test, f1_instances, modes, repeats):
+    """
+    Each mode's full predictor path on `test` at batch sizes 1 and 8 (interleaved repetitions,
+    medians, ratio to float32's median of the same run) and, if `f1_instances` (annotated) are
+    given, its NER / RE F1 on them. Every mode predicts with its own copy of `model`.
+    """
+    from allennlp.predictors import Predictor
+
+    inputs = [{"tokens": i["metadata"].metadata["tokens"]} for i in test]
+    chunks = {
+        1: [inputs[i : i + 1] for i in range(len(inputs))],
+        8: [inputs[i : i + 8] for i in range(0, len(inputs), 8)],
+    }
+    predictors = {}
+    for mode in modes:
+        start = time.perf_counter()
+        predictors[mode] = Predictor.by_name("spert_mt")(copy.deepcopy(model), reader, precision=mode)
+        prepare_seconds = time.perf_counter() - start
+        for size in chunks:  # warm-up (ONNX Runtime's session, oneDNN's kernels)
+            predictors[mode].predict_batch_json(chunks[size][0])
+        predictors[mode].prepare_seconds = prepare_seconds
+    seconds = {(mode, size): [] for mode in modes for size in chunks}
+    for _ in range(repeats):
+        for mode in modes:
+            for size, batches in chunks.items():
+                start = time.perf_counter()
+                for batch in batches:
+                    predictors[mode].predict_batch_json(batch)
+                seconds[(mode, size)].append(time.perf_counter() - start)
+    figures = {}
+    reference = "float32" if "float32" in modes else modes[0]
+    for mode in modes:
+        entry = {"prepare_seconds": predictors[mode].prepare_seconds}
+        for size in chunks:
+            median = statistics.median(seconds[(mode, size)])
+            entry[f"predict_batch_{size}_sentences_per_s"] = len(inputs) / median
+            entry[f"speedup_batch_{size}_over_{reference}"] = statistics.median(seconds[(reference, size)]) / median
+        if f1_instances:
+            predictor = predictors[mode]
+            predictor.model.get_metrics(reset=True)
+            for start in range(0, len(f1_instances), 8):
+                predictor.predict_batch_instance(f1_instances[start : start + 8])
+            metrics = predictor.model.get_metrics(reset=True)
+            entry.update(ner_f1=100 * metrics["ner_f1"], rel_f1=100 * metrics["rel_f1"], f1_sentences=len(f1_instances))
+        figures[mode] = entry
+    if f1_instances:
+        for mode in modes:
+            for task in ("ner", "rel"):
+                figures[mode][f"{task}_f1_minus_{reference}"] = (
+                    figures[mode][f"{task}_f1"] - figures[reference][f"{task}_f1"]
+                )
+    return {
+        "precision_modes": figures,
+        "precision_repeats": repeats,
+        "cpu_native_bfloat16": cpu_supports_bfloat16(),
+        "default_precision": default_precision(next(model.parameters()).device),
+    }
+
+
+def print_precisions(figures) -> None:
+    modes = figures["precision_modes"]
+    print(
+        f"precision modes ({figures['precision_repeats']} interleaved repetitions, medians; default here: "
+        f"{figures['default_precision']})",
+        file=sys.stderr,
+    )
+    for mode, entry in modes.items():
+        line = f"  {mode:<10}"
+        for size in (1, 8):
+            speedup = next(v for k, v in entry.items() if k.startswith(f"speedup_batch_{size}_"))
+            line += (
+                f"  batch {size}: {entry[f'predict_batch_{size}_sentences_per_s']:7.1f} sentences/s ({speedup:.2f}x)"
+            )
+        if "ner_f1" in entry:
+            line += f"  NER F1 {entry['ner_f1']:.2f}  RE F1 {entry['rel_f1']:.2f}"
+        print(line, file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=os.environ.get("SPERT_DATA_DIR", "data"))
     parser.add_argument("--archive", default=None, help="a trained model.tar.gz (recommended)")
+    parser.add_argument("--test-file", default=None, help="default: DATA_DIR/conll04/conll04_test.json")
+    parser.add_argument("--train-file", default=None, help="default: DATA_DIR/conll04/conll04_train.json")
     parser.add_argument("--sentences", type=int, default=96, help="test sentences for inference timing")
     parser.add_argument("--train-steps", type=int, default=40, help="training steps (batch size 2) after warm-up")
     parser.add_argument("--cuda-device", type=int, default=-1)
     parser.add_argument("--amp", action="store_true", help="autocast (mixed precision) on the GPU")
     parser.add_argument("--profile", action="store_true", help="print the top operators of one forward pass")
     parser.add_argument("--output", default=str(PROJECT / "benchmarks" / "results" / "speed.json"))
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help="comma-separated precision modes to compare (default: every mode usable on the device)",
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved repetitions of each mode's timing")
+    parser.add_argument("--precision-only", action="store_true", help="only the comparison of precision modes")
+    parser.add_argument("--no-f1", action="store_true", help="no test F1 per precision mode")
     args = parser.parse_args()
     os.environ["SPERT_DATA_DIR"] = args.data_dir
     device = torch.device("cpu" if args.cuda_device < 0 else f"cuda:{args.cuda_device}")
@@ -72,13 +183,39 @@ def main() -> None:
         vocab = Vocabulary.from_params(params["vocabulary"])
         encoder = params["model"]["embedder"]["model_name"]
         model = Model.from_params(vocab=vocab, params=params["model"]).to(device)
+    model.eval()
     vocab = model.vocab
-    test = list(reader.read(f"{args.data_dir}/conll04/conll04_test.json"))[: args.sentences]
-    train = list(reader.read(f"{args.data_dir}/conll04/conll04_train.json"))
+    all_test = list(reader.read(args.test_file or f"{args.data_dir}/conll04/conll04_test.json"))
+    test = all_test[: args.sentences]
+    modes = args.precisions.split(",") if args.precisions else [mode for mode in PRECISIONS if _usable(mode, device)]
+    precision_figures = compare_precisions(
+        model, reader, test, all_test if args.archive and not args.no_f1 else [], modes, args.repeats
+    )
+    print_precisions(precision_figures)
+    if args.precision_only:
+        record = {
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+            "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
+            "torch_threads": torch.get_num_threads(),
+            "versions": {"python": platform.python_version(), "torch": torch.__version__},
+            "encoder": encoder,
+            "trained_archive": args.archive,
+            "test_sentences": len(test),
+            **precision_figures,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.output).write_text(json.dumps(record, indent=2))
+        print(json.dumps(record, indent=2))
+        print(f"written to {args.output}", file=sys.stderr)
+        return
+    train = list(reader.read(args.train_file or f"{args.data_dir}/conll04/conll04_train.json"))
     words = sum(len(i["metadata"].metadata["tokens"]) for i in test)
     autocast = torch.autocast(device.type, enabled=args.amp)
 
-    # --- training throughput (batch size 2, forward + backward + AdamW step), after 5 warm-up steps
+    # --- training throughput (batch size 2, forward + backward + AdamW step), after 5 warm-up steps,
+    # on a copy: the prediction figures below are of the weights as loaded.
+    trained_model, model = model, copy.deepcopy(model)
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
     train_batches = [util.move_to_device(b, device) for b in batches(train[: 2 * (args.train_steps + 5)], 2, vocab)]
@@ -101,17 +238,20 @@ def main() -> None:
         torch.cuda.synchronize()
     train_seconds = time.perf_counter() - start
     train_sentences = sum(b["spans"].size(0) for b in train_batches[5:])
+    model = trained_model
 
     # --- inference: the full predictor path, model forward alone, encoder alone
     from allennlp.predictors import Predictor
 
-    predictor = Predictor.by_name("spert_mt")(model, reader)
+    # float32 (autocast with --amp, as the forward figures): the modes are compared above.
+    predictor = Predictor.by_name("spert_mt")(model, reader, precision="float32")
     model.eval()
     figures = {}
     for size in (1, 8):
         chunks = [test[i : i + size] for i in range(0, len(test), size)]
-        predictor.predict_batch_instance(chunks[0])  # warm-up
-        predict_seconds = timed(lambda: [predictor.predict_batch_instance(c) for c in chunks])
+        with autocast:
+            predictor.predict_batch_instance(chunks[0])  # warm-up
+            predict_seconds = timed(lambda: [predictor.predict_batch_instance(c) for c in chunks])
         tensors = [util.move_to_device(b, device) for b in batches(test, size, vocab)]
         with torch.no_grad(), autocast:
 
@@ -154,6 +294,7 @@ def main() -> None:
         "entities_predicted_in_first_8": predicted_entities,
         "train_sentences_per_s": train_sentences / train_seconds,
         **figures,
+        **precision_figures,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if device.type == "cuda":
