@@ -1,20 +1,13 @@
-from functools import cached_property
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable
 
 from allennlp.data import DatasetReader
-from spacy.language import Language
 
-from spert_mt_plugin.dataset_readers.brat import report_path
-from spert_mt_plugin.dataset_readers.skipped_report import report_skipped
-from spert_mt_plugin.dataset_readers.span_relation_reader import SpanRelationReader
+from spert_mt_plugin.dataset_readers.raw_text_reader import DocumentSentences, RawTextReader
 from spert_mt_plugin.formats import label_studio
-from spert_mt_plugin.formats.brat import Skipped
-from spert_mt_plugin.formats.sentence import Sentence
-from spert_mt_plugin.formats.text import blank_pipeline
 
 
 @DatasetReader.register("label_studio")
-class LabelStudioReader(SpanRelationReader):
+class LabelStudioReader(RawTextReader):
     """
     Reads Label Studio's JSON export of a text project with labels and relations (a list of tasks:
     `data` with the text, `annotations` whose `result` holds `labels` regions by character offsets
@@ -35,40 +28,13 @@ class LabelStudioReader(SpanRelationReader):
     data_key : `str`, optional (default = `"text"`)
         The key of the text in each task's `data` (the `value="$text"` of the labeling config's
         Text tag).
-    language : `str`, optional (default = `"en"`)
-        The spaCy language of the rule-based tokenizer and sentencizer (no download needed).
-    report_file : `str`, optional (default = `None`)
-        Where to write the report (JSON Lines: file, line (here the task's index), kind,
-        annotation, reason) of every annotation that could not be represented; each read appends
-        its file's report. A relative path is inside the run's folder in training, else relative
-        to the current folder.
-    serialization_dir : `str`, optional
-        The run's folder; AllenNLP passes it when it builds the reader for training.
-    Other parameters: see `SpanRelationReader`.
+    Other parameters: see `RawTextReader` (`language`, `report_file`, `serialization_dir`; the
+    report's `line` is the task's index) and `SpanRelationReader`.
     """
 
-    def __init__(
-        self,
-        data_key: str = "text",
-        language: str = "en",
-        report_file: Optional[str] = None,
-        serialization_dir: Optional[str] = None,
-        **kwargs,
-    ) -> None:
+    def __init__(self, data_key: str = "text", **kwargs) -> None:
         super().__init__(**kwargs)
         self._data_key = data_key
-        self._language = language
-        self._report_file = report_path(report_file, serialization_dir)
-        self.last_report: List[Skipped] = []
 
-    @cached_property
-    def _nlp(self) -> Language:
-        return blank_pipeline(self._language)
-
-    def _read_sentences(self, file_path: str) -> Iterable[Tuple[str, Sentence]]:
-        skipped: List[Skipped] = []
-        for task_skipped, sentences in label_studio.read_file(file_path, self._nlp, self.types, self._data_key):
-            skipped.extend(task_skipped)
-            yield from sentences
-        self.last_report = skipped
-        report_skipped(file_path, skipped, self._report_file)
+    def _documents(self, file_path: str) -> Iterable[DocumentSentences]:
+        return label_studio.read_file(file_path, self._nlp, self.types, self._data_key)

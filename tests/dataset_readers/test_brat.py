@@ -180,7 +180,7 @@ def test_model_trains_on_a_brat_folder(tmp_path):
 
 
 def test_a_relative_report_file_goes_into_the_runs_folder(tmp_path):
-    from spert_mt_plugin.dataset_readers.brat import report_path
+    from spert_mt_plugin.dataset_readers.raw_text_reader import report_path
 
     assert report_path("report.jsonl", str(tmp_path / "run")) == str(tmp_path / "run" / "report.jsonl")
     assert report_path("/abs/report.jsonl", str(tmp_path / "run")) == "/abs/report.jsonl"
