@@ -21,29 +21,30 @@ def _run_from_project_root(monkeypatch):
     monkeypatch.chdir(PROJECT_ROOT)
 
 
-@pytest.fixture(scope="session")
-def trained_archive(tmp_path_factory) -> str:
-    """A model trained to fit the fixture sentences on the tiny encoder (a few seconds)."""
+def train_fixture(serialization_dir, epochs: int = 60, model_switches=None) -> str:
+    """
+    Trains the fixture experiment (tiny encoder, seed 3, no validation) into `serialization_dir`
+    for `epochs` epochs with `model_switches` (model parameters) and returns its archive.
+    """
     import json
 
     from allennlp.commands.train import train_model_from_file
+    from allennlp.common import cached_transformers
 
     import spert_mt_plugin  # noqa: F401  (registers the model; defaults of the config's variables)
 
-    serialization_dir = tmp_path_factory.mktemp("trained") / "run"
     # AllenNLP 2.x overrides take dotted keys; a nested dict would replace the whole section.
     overrides = {
         "validation_data_path": None,
-        "trainer.num_epochs": 60,
+        "trainer.num_epochs": epochs,
         "trainer.learning_rate_scheduler": None,
         "random_seed": 3,
         "numpy_seed": 3,
         "pytorch_seed": 3,
+        **{f"model.{key}": value for key, value in (model_switches or {}).items()},
     }
     # AllenNLP caches transformer models by name: the tiny BERT's random initial weights would be
     # those drawn by whichever test built it first. Cleared, they are drawn under this run's seed.
-    from allennlp.common import cached_transformers
-
     cached_transformers._model_cache.clear()
     cwd = os.getcwd()
     os.chdir(PROJECT_ROOT)
@@ -51,7 +52,13 @@ def trained_archive(tmp_path_factory) -> str:
         train_model_from_file(str(FIXTURES / "experiment.jsonnet"), str(serialization_dir), json.dumps(overrides))
     finally:
         os.chdir(cwd)
-    return str(serialization_dir / "model.tar.gz")
+    return str(Path(serialization_dir) / "model.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def trained_archive(tmp_path_factory) -> str:
+    """A model trained to fit the fixture sentences on the tiny encoder (a few seconds)."""
+    return train_fixture(tmp_path_factory.mktemp("trained") / "run")
 
 
 # The fixture experiment and the model switches of each variant, for the model's tests.

@@ -14,7 +14,7 @@ from allennlp.common.checks import ConfigurationError
 from spert_mt_plugin.commands.thresholds import Thresholds, parse_precisions
 from spert_mt_plugin.inference.precision import default_precision
 from spert_mt_plugin.models.extraction_metrics import ExtractionMetrics
-from tests.conftest import ABLATIONS, FIXTURES, PROJECT_ROOT
+from tests.conftest import ABLATIONS, FIXTURES, PROJECT_ROOT, train_fixture
 
 SENTENCES = str(FIXTURES / "data" / "sentences.json")
 
@@ -42,33 +42,6 @@ def test_the_wanted_precisions_and_the_arithmetic_are_two_options():
 # ---------------------------------------------------------------------------- end to end
 
 
-def train_fixture(directory, switches):
-    """The fixture experiment trained for 15 epochs: far from perfect on its own sentences."""
-    import os
-
-    from allennlp.commands.train import train_model_from_file
-    from allennlp.common import cached_transformers
-
-    overrides = {
-        "validation_data_path": None,
-        "trainer.num_epochs": 15,
-        "trainer.learning_rate_scheduler": None,
-        "random_seed": 3,
-        "numpy_seed": 3,
-        "pytorch_seed": 3,
-        **{f"model.{key}": value for key, value in switches.items()},
-    }
-    # The tiny BERT's random initial weights must be drawn under this run's seed (see conftest).
-    cached_transformers._model_cache.clear()
-    cwd = os.getcwd()
-    os.chdir(PROJECT_ROOT)
-    try:
-        train_model_from_file(str(FIXTURES / "experiment.jsonnet"), str(directory), json.dumps(overrides))
-    finally:
-        os.chdir(cwd)
-    return str(directory / "model.tar.gz")
-
-
 def run_command(command_class, name, argv):
     parser = argparse.ArgumentParser()
     command_class().add_subparser(parser.add_subparsers())
@@ -80,7 +53,8 @@ def run_command(command_class, name, argv):
 def measured(request, tmp_path_factory):
     """(variant, archive, output folder, report) of spert-thresholds on the fixture sentences."""
     folder = tmp_path_factory.mktemp(f"thresholds_{request.param}")
-    archive = train_fixture(folder / "run", ABLATIONS[request.param])
+    # 15 epochs: far from perfect on its own sentences, so that thresholds matter.
+    archive = train_fixture(folder / "run", epochs=15, model_switches=ABLATIONS[request.param])
     output = folder / "out"
     # float32, as allennlp evaluate predicts
     report = run_command(
