@@ -135,8 +135,6 @@ class SpertMT(Model):
         for name, value in (("loss_reduction", loss_reduction), ("sigmoid_loss_over_types", sigmoid_loss_over_types)):
             if value not in ("mean", "sum"):
                 raise ValueError(f"{name} must be 'mean' or 'sum', got {value!r}")
-        if entity_decoding not in ENTITY_DECODINGS:
-            raise ValueError(f"entity_decoding must be one of {', '.join(ENTITY_DECODINGS)}, got {entity_decoding!r}")
         if not isinstance(embedder, PretrainedTransformerEmbedder):
             raise ValueError(
                 "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
@@ -175,7 +173,7 @@ class SpertMT(Model):
             sigmoid_loss_over_types,
         )
         self._metrics = ExtractionMetrics(self._labels.symmetric, per_type_metrics)
-        self._entity_decoding = entity_decoding
+        self.entity_decoding = entity_decoding
         # Saved with the weights, so that "auto" decoding follows the data the model was trained on.
         self.register_buffer("trained_on_nested_entities", torch.zeros((), dtype=torch.bool))
         # False once weights saved before the buffer existed are loaded: such a model was evaluated
@@ -326,6 +324,17 @@ class SpertMT(Model):
 
     def _note_nesting_record(self, module: nn.Module, state_dict: Dict[str, Tensor], prefix: str, *args) -> None:
         self.records_nesting = prefix + "trained_on_nested_entities" in state_dict
+
+    @property
+    def entity_decoding(self) -> str:
+        """`"auto"`, `"flat"` or `"nested"` (the parameter); settable, for the next forward passes."""
+        return self._entity_decoding
+
+    @entity_decoding.setter
+    def entity_decoding(self, value: str) -> None:
+        if value not in ENTITY_DECODINGS:
+            raise ValueError(f"entity_decoding must be one of {', '.join(ENTITY_DECODINGS)}, got {value!r}")
+        self._entity_decoding = value
 
     def _flat(self) -> bool:
         """Whether predictions keep no overlapping entities (`entity_decoding`)."""

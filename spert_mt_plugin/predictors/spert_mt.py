@@ -206,9 +206,14 @@ class SpertMTPredictor(Predictor):
         self._check_size(prepared, where)
         return prepared
 
+    @cached_property
+    def _entity_types(self) -> List[str]:
+        # The types a given entity may name: the model's, fixed once it is loaded.
+        return LabelIndex(self.model.vocab).entity_types
+
     def _with_given_entities(self, prepared: List[Prepared], entities: Any, where: str) -> List[Prepared]:
         """The sentences with the user's entities: word spans for `tokens`, character spans for raw text."""
-        known_types = LabelIndex(self.model.vocab).entity_types
+        known_types = self._entity_types
         try:
             if prepared[0].offsets is None:
                 per_sentence = [word_entities(entities, len(prepared[0].words), known_types)]
@@ -286,7 +291,7 @@ class SpertMTPredictor(Predictor):
             raise ValueError(f"entities has {len(entities)} items for {len(sentences)} sentences")
         # A batch holds either sentences with given entities or sentences without: the model reads
         # the given ones from a field the others do not have.
-        by_length = sorted(range(len(sentences)), key=lambda i: (entities[i] is not None, len(sentences[i][0])))
+        by_length = sorted(range(len(sentences)), key=lambda i: len(sentences[i][0]))
         lengths = [len(words) for words, _ in sentences]
         results: List[Optional[JsonDict]] = [None] * len(sentences)
         for group in (False, True):

@@ -13,6 +13,9 @@ keeps with their scores, and a relation's score does not depend on the other ent
 
 from typing import Any, Dict, List, Sequence
 
+import torch
+
+from spert_mt_plugin.modules.span_overlap import best_non_overlapping
 from spert_mt_plugin.results.runs import ResultsError
 
 # "nested": the predictions as kept (as the run was tested); "flat": without overlapping entities.
@@ -40,13 +43,12 @@ def flat_prediction(sentence: Dict[str, Any]) -> Dict[str, Any]:
     for index, entity in enumerate(entities):
         if not isinstance(entity.get("score"), (int, float)):
             raise ResultsError(f"entity {index} has no score: flat decoding ranks the entities by their scores")
-    # sorted() is stable, also in reverse: of equal scores the entity listed first is taken first.
-    ranked = sorted(range(len(entities)), key=lambda i: entities[i]["score"], reverse=True)
-    taken: List[int] = []
-    for index in ranked:
-        if not any(_overlap(entities[index], entities[other]) for other in taken):
-            taken.append(index)
-    kept = sorted(taken)
+    # The model's own flat decoding, on this sentence's entities (inclusive ends; float64 keeps
+    # the scores as they were written, so that no two become equal).
+    spans = torch.tensor([[[e["start"], e["end"] - 1] for e in entities]], dtype=torch.long).view(1, -1, 2)
+    scores = torch.tensor([[float(e["score"]) for e in entities]], dtype=torch.float64).view(1, -1)
+    chosen = best_non_overlapping(spans, scores, torch.ones_like(scores, dtype=torch.bool))
+    kept = chosen[0].nonzero().flatten().tolist()
     position = {old: new for new, old in enumerate(kept)}
     relations = []
     for number, relation in enumerate(sentence["relations"]):
@@ -56,11 +58,6 @@ def flat_prediction(sentence: Dict[str, Any]) -> Dict[str, Any]:
         if head in position and tail in position:
             relations.append(dict(relation, head=position[head], tail=position[tail]))
     return dict(sentence, entities=[entities[i] for i in kept], relations=relations)
-
-
-def _overlap(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
-    # Exclusive ends: [0, 3) and [3, 5) share no word.
-    return a["start"] < b["end"] and b["start"] < a["end"]
 
 
 def decode_predictions(lines: Sequence[Dict[str, Any]], decoding: str, source: str) -> List[Dict[str, Any]]:

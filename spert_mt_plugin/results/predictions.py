@@ -32,7 +32,7 @@ def write_test_predictions(directory: Path, test_data_path: Optional[str] = None
     if not archive.model.records_nesting:
         # Saved before the model recorded nesting: its run was evaluated with nested decoding, and
         # the kept predictions must give the run's metrics.
-        archive = load_archive(directory / "model.tar.gz", overrides={"model.entity_decoding": "nested"})
+        archive.model.entity_decoding = "nested"
     test_data_path = test_data_path or archive.config["test_data_path"]
     # The tables' predictions are float32, whatever mode the machine would predict with by default.
     predictor = Predictor.from_archive(archive, "spert_mt", extra_args={"precision": "float32"})
