@@ -89,6 +89,7 @@ Doc.set_extension(RELATIONS_EXTENSION, getter=get_relations, force=True)
         "relation_threshold": None,
         "use_doc_ents": False,
         "precision": "auto",
+        "entity_decoding": None,
     },
 )
 def make_spert_mt(
@@ -105,6 +106,7 @@ def make_spert_mt(
     relation_threshold: Optional[float],
     use_doc_ents: bool,
     precision: str,
+    entity_decoding: Optional[str],
 ) -> "SpertMTComponent":
     if not archive:
         raise ValueError('the spert_mt component needs config={"archive": "path/to/model.tar.gz"}')
@@ -121,6 +123,7 @@ def make_spert_mt(
         relation_threshold,
         precision,
         use_doc_ents=use_doc_ents,
+        entity_decoding=entity_decoding,
     )
 
 
@@ -155,6 +158,10 @@ class SpertMTComponent:
     precision : `str`
         The arithmetic of prediction (`float32`, `bfloat16`, `onnx`, `onnx-int8`), or
         `auto` for the machine's default (docs/speed.md, "Precision modes").
+    entity_decoding : `Optional[str]`
+        `flat` (no two entities of `doc.spans[spans_key]` share a token), `nested` or `auto`,
+        instead of the model's (`None` keeps it; a model trained without nested entities decodes
+        flat); docs/serving.md, "Flat or nested entities".
 
     Sentences come from the pipeline when it sets them (a sentencizer, a parser), else from
     spaCy's rule-based sentencizer, without changing the doc. Whitespace tokens are skipped.
@@ -188,6 +195,7 @@ class SpertMTComponent:
         relation_threshold: Optional[float] = None,
         precision: str = "auto",
         use_doc_ents: bool = False,
+        entity_decoding: Optional[str] = None,
     ) -> None:
         import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor)
         from spert_mt_plugin.archives import load_predictor
@@ -208,6 +216,7 @@ class SpertMTComponent:
             entity_threshold=entity_threshold,
             relation_threshold=relation_threshold,
             precision=precision,
+            entity_decoding=entity_decoding,
         )
         self._sentencizer = Sentencizer()
         self._process = os.getpid()

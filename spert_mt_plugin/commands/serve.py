@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict
 from allennlp.commands.subcommand import Subcommand
 
 from spert_mt_plugin.inference.precision import AUTO, PRECISIONS
+from spert_mt_plugin.models.spert_mt import ENTITY_DECODINGS
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,13 @@ class Serve(Subcommand):
                 "value gives on a labelled file (docs/scores.md)",
             )
         subparser.add_argument(
+            "--entity-decoding",
+            choices=ENTITY_DECODINGS,
+            default=None,
+            help="flat: no two entities share a word; nested: every accepted span; default: the model's "
+            "(docs/serving.md, Flat or nested entities)",
+        )
+        subparser.add_argument(
             "--precision",
             choices=PRECISIONS + (AUTO,),
             default=AUTO,
@@ -135,6 +143,7 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
             entity_threshold=args.entity_threshold,
             relation_threshold=args.relation_threshold,
             precision=args.precision,
+            entity_decoding=args.entity_decoding,
         )
         return create_app(predictor, max_batch=args.max_batch, max_request_bytes=args.max_request_bytes)
 

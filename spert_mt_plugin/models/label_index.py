@@ -5,6 +5,7 @@ The model's view of the label namespaces: entity and relation class indices.
 from typing import List
 
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.data import Vocabulary
 from torch import nn
 
@@ -24,7 +25,7 @@ class LabelIndex(nn.Module):
         super().__init__()
         entity_vocab = vocab.get_index_to_token_vocabulary(ENTITY_LABELS)
         if NO_ENTITY not in entity_vocab.values():
-            raise ValueError(f"The '{ENTITY_LABELS}' namespace must contain {NO_ENTITY!r}")
+            raise ConfigurationError(f"The '{ENTITY_LABELS}' namespace must contain {NO_ENTITY!r}")
         self.entity_types: List[str] = [entity_vocab[i] for i in sorted(entity_vocab) if entity_vocab[i] != NO_ENTITY]
         class_of_label = torch.full((len(entity_vocab),), -1, dtype=torch.long)
         for class_index, label in enumerate(self.entity_types):

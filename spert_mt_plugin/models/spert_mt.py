@@ -8,6 +8,7 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
@@ -134,9 +135,9 @@ class SpertMT(Model):
         super().__init__(vocab, **kwargs)
         for name, value in (("loss_reduction", loss_reduction), ("sigmoid_loss_over_types", sigmoid_loss_over_types)):
             if value not in ("mean", "sum"):
-                raise ValueError(f"{name} must be 'mean' or 'sum', got {value!r}")
+                raise ConfigurationError(f"{name} must be 'mean' or 'sum', got {value!r}")
         if not isinstance(embedder, PretrainedTransformerEmbedder):
-            raise ValueError(
+            raise ConfigurationError(
                 "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
                 f"got {type(embedder).__name__}"
             )
@@ -333,7 +334,7 @@ class SpertMT(Model):
     @entity_decoding.setter
     def entity_decoding(self, value: str) -> None:
         if value not in ENTITY_DECODINGS:
-            raise ValueError(f"entity_decoding must be one of {', '.join(ENTITY_DECODINGS)}, got {value!r}")
+            raise ConfigurationError(f"entity_decoding must be one of {', '.join(ENTITY_DECODINGS)}, got {value!r}")
         self._entity_decoding = value
 
     def _flat(self) -> bool:

@@ -2,6 +2,7 @@ import json
 from functools import cached_property
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
@@ -86,6 +87,9 @@ class SpertMTPredictor(Predictor):
         `SpertMT.set_thresholds` and docs/scores.md. `allennlp predict --predictor-args
         '{"entity_threshold": 1.2}'`, `spert-serve --entity-threshold`, the spaCy component's
         config; `allennlp spert-thresholds` shows what each value gives on a labelled file.
+    entity_decoding : `str`, optional (default = `None`)
+        `"flat"` (no two entities share a word), `"nested"` or `"auto"`, replacing the model's
+        `entity_decoding` (`None` keeps it; docs/serving.md, "Flat or nested entities").
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class SpertMTPredictor(Predictor):
         entity_threshold: Optional[float] = None,
         relation_threshold: Optional[float] = None,
         precision: Optional[str] = None,
+        entity_decoding: Optional[str] = None,
     ) -> None:
         super().__init__(model, dataset_reader, frozen)
         if not isinstance(dataset_reader, SpanRelationReader):
@@ -111,7 +116,7 @@ class SpertMTPredictor(Predictor):
             ("max_sentence_words", max_sentence_words),
         ):
             if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
+                raise ConfigurationError(f"{name} must be at least 1, got {value}")
         # `allennlp predict --use-dataset-reader` reads with this reader: unannotated files are
         # prediction input there.
         dataset_reader.require_annotation = False
@@ -124,6 +129,8 @@ class SpertMTPredictor(Predictor):
         self._precision = prepare_model(model, precision)
         if entity_threshold is not None or relation_threshold is not None:
             model.set_thresholds(entity_threshold, relation_threshold)  # type: ignore[attr-defined]
+        if entity_decoding is not None:
+            model.entity_decoding = entity_decoding  # type: ignore[attr-defined]
 
     @property
     def model(self) -> Model:

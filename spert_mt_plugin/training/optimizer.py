@@ -8,6 +8,7 @@ import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.training.optimizers import Optimizer
 
 logger = logging.getLogger(__name__)
@@ -110,10 +111,10 @@ class SpertAdamW(Optimizer):
         super().__init__(param_groups, defaults)
         has_kernel = hasattr(torch, "_fused_adamw_")
         if fused and not has_kernel:
-            raise ValueError("spert_adamw: this torch has no fused AdamW kernel; set fused to false or null")
+            raise ConfigurationError("spert_adamw: this torch has no fused AdamW kernel; set fused to false or null")
         self._fused = has_kernel if fused is None else fused
         if max_grad_norm is not None and max_grad_norm <= 0:
-            raise ValueError(f"spert_adamw: max_grad_norm must be positive, got {max_grad_norm}")
+            raise ConfigurationError(f"spert_adamw: max_grad_norm must be positive, got {max_grad_norm}")
         self._max_grad_norm = max_grad_norm
         # The fused kernel reads a step count per tensor: one constant tensor serves them all.
         self._no_bias_correction_steps: Dict[torch.device, torch.Tensor] = {}

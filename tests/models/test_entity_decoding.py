@@ -5,6 +5,7 @@ import tarfile
 
 import pytest
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.models.archival import load_archive
 
 from tests.conftest import batch_of, model_and_instances
@@ -94,5 +95,42 @@ def test_auto_decoding_follows_the_training_data_and_old_archives_decode_flat(tr
 
 
 def test_an_unknown_decoding_is_refused():
-    with pytest.raises(ValueError, match="entity_decoding must be one of auto, flat, nested"):
+    with pytest.raises(ConfigurationError, match="entity_decoding must be one of auto, flat, nested"):
         model_and_instances(entity_decoding="overlapping")
+
+
+def test_the_predictor_service_and_spacy_take_the_decoding_as_an_argument(trained_archive):
+    import argparse
+
+    import spacy
+    from allennlp.predictors import Predictor
+
+    from spert_mt_plugin.commands.serve import Serve, app_factory
+
+    def predicted(**extra):
+        predictor = Predictor.from_archive(
+            load_archive(trained_archive), "spert_mt", extra_args={"entity_threshold": -5.0, **extra}
+        )
+        return predictor.predict_batch_json([{"tokens": words} for words in SENTENCES])
+
+    flat, nested = predict(trained_archive, SENTENCES, "flat"), predict(trained_archive, SENTENCES, "nested")
+    assert flat != nested
+    assert predicted(entity_decoding="flat") == flat
+    # No argument keeps the archive's setting (auto: nested, the fixture data nests).
+    assert predicted() == nested
+    with pytest.raises(ConfigurationError, match="entity_decoding must be one of"):
+        predicted(entity_decoding="greedy")
+
+    parser = argparse.ArgumentParser()
+    Serve().add_subparser(parser.add_subparsers())
+    for flags, expected in (([], nested[0]), (["--entity-decoding", "flat"], flat[0])):
+        flags = ["--entity-threshold=-5", *flags]
+        client = app_factory(parser.parse_args(["spert-serve", trained_archive, *flags]))().test_client()
+        assert client.post("/predict", json={"tokens": SENTENCES[0]}).get_json() == expected
+
+    nlp = spacy.blank("en")
+    config = {"archive": trained_archive, "entity_threshold": -5.0, "entity_decoding": "flat", "set_ents": False}
+    nlp.add_pipe("spert_mt", config=config)
+    spans = nlp(" ".join(SENTENCES[0])).spans["spert_mt"]
+    expected = sorted((entity["start"], entity["end"]) for entity in flat[0]["entities"])
+    assert sorted((span.start, span.end) for span in spans) == expected

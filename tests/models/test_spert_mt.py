@@ -3,6 +3,7 @@ import os
 
 import pytest
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
 from allennlp.data.data_loaders import SimpleDataLoader
 
@@ -232,5 +233,5 @@ def test_wrong_embedder_type_is_rejected():
     from allennlp.modules.token_embedders import Embedding
 
     model, _, _ = model_and_instances()
-    with pytest.raises(ValueError, match="pretrained_transformer"):
+    with pytest.raises(ConfigurationError, match="pretrained_transformer"):
         SpertMT(model.vocab, Embedding(embedding_dim=4, num_embeddings=10))

@@ -1,6 +1,7 @@
 import pytest
 import torch
 from allennlp.common import Params
+from allennlp.common.checks import ConfigurationError
 from allennlp.training.optimizers import Optimizer
 
 from spert_mt_plugin.training.optimizer import SpertAdamW
@@ -97,5 +98,5 @@ def test_clipping_inside_the_step_matches_clip_grad_norm(fused):
 
 
 def test_max_grad_norm_must_be_positive():
-    with pytest.raises(ValueError, match="max_grad_norm must be positive"):
+    with pytest.raises(ConfigurationError, match="max_grad_norm must be positive"):
         SpertAdamW([("w", torch.nn.Parameter(torch.zeros(2)))], max_grad_norm=0.0)

@@ -7,6 +7,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from allennlp.common import FromParams
+from allennlp.common.checks import ConfigurationError
 from torch import nn
 
 
@@ -26,7 +27,7 @@ class HeadSettings(FromParams):
 
     def __init__(self, init_std: float = 0.02, class_bias: bool = False) -> None:
         if init_std <= 0:
-            raise ValueError(f"init_std must be positive, got {init_std}")
+            raise ConfigurationError(f"init_std must be positive, got {init_std}")
         self.init_std = init_std
         self.class_bias = class_bias
 
