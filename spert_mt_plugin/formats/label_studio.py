@@ -10,8 +10,10 @@ Label Studio's JSON export of a text project with labels and relations: a JSON a
      "predictions": [...]}
 
 with exclusive end offsets in characters of the text, found under `data[data_key]` (default
-`"text"`). The task is named by `data["orig_id"]` when present (this package writes it; Label
-Studio keeps data keys but gives tasks new ids), else by its `id`, else by its index.
+`"text"`). Offsets in UTF-16 code units (JavaScript's string indices, which some Label Studio
+versions export: they differ after an emoji) are recognised by the region's `text` and converted.
+The task is named by `data["orig_id"]` when present (this package writes it; Label Studio keeps
+data keys but gives tasks new ids), else by its `id`, else by its index.
 
 Of a task's annotations, the first one that was not cancelled (`was_cancelled`, a skipped task) is
 read; the others and the `predictions` are not. A task without annotations is unannotated text; a
@@ -121,6 +123,7 @@ class _ResultReader:
 
     def __init__(self, text: str, path: str, index: int, location: str, types: Optional[EntityRelationTypes]) -> None:
         self.text, self.path, self.index, self.location, self.types = text, path, index, location, types
+        self._utf16_to_code_point: Optional[Dict[int, int]] = None  # built on the first region that needs it
         # region id -> (start, end, labels, the result item, its number)
         self.regions: Dict[str, Tuple[int, int, List[str], Dict[str, Any], int]] = {}
         self.other_ids: set = set()
@@ -157,6 +160,8 @@ class _ResultReader:
         start, end = value.get("start"), value.get("end")
         if not (is_integer(start) and is_integer(end)):
             raise DataError(f"{where}: 'start' and 'end' must be integers, got {start!r} and {end!r}")
+        if "text" in value and value["text"] != self.text[start:end]:
+            start, end = self._code_point_offsets(start, end, value["text"])
         if not 0 <= start < end <= len(self.text):
             raise DataError(
                 f"{where}: offsets {start}-{end} are outside the text ({len(self.text)} characters, "
@@ -177,6 +182,25 @@ class _ResultReader:
                 raise DataError(f"{where}: the region id is already used for offsets {previous_start}-{previous_end}")
             labels = previous_labels + [label for label in labels if label not in previous_labels]
         self.regions[identifier] = (start, end, list(dict.fromkeys(labels)), item, number)
+
+    def _code_point_offsets(self, start: int, end: int, region_text: str) -> Tuple[int, int]:
+        """
+        The offsets of a region whose text does not match them when they count UTF-16 code units, as
+        JavaScript strings do and some Label Studio versions store them: after an emoji or another
+        character beyond U+FFFF they run ahead of Python's (code points). Converted when the region's
+        text then matches; otherwise `(start, end)` unchanged, for the checks' error.
+        """
+        if self._utf16_to_code_point is None:
+            self._utf16_to_code_point = {}
+            units = 0
+            for index, character in enumerate(self.text):
+                self._utf16_to_code_point[units] = index
+                units += 2 if ord(character) > 0xFFFF else 1
+            self._utf16_to_code_point[units] = len(self.text)
+        converted = self._utf16_to_code_point.get(start), self._utf16_to_code_point.get(end)
+        if None in converted or self.text[converted[0] : converted[1]] != region_text:
+            return start, end
+        return converted  # type: ignore[return-value]
 
     def entities_and_relations(self) -> Tuple[List[BratEntity], List[Union[CharRelation, Skipped]]]:
         entities: Dict[str, BratEntity] = {}

@@ -209,3 +209,42 @@ def test_a_relation_with_two_labels_gives_two_relations(tmp_path):
     (tmp_path / "tasks.json").write_text(json.dumps(tasks))
     [(_, [(_, sentence)])] = label_studio.read_file(str(tmp_path / "tasks.json"), blank_pipeline("en"))
     assert sentence.relations == [(0, 1, "Married_To"), (0, 1, "Works_For")]
+
+
+def test_offsets_in_utf16_code_units_are_recognised_by_the_region_text(tmp_path):
+    text = "Ada 😀 works for 🚀 Acme Corp."
+
+    def utf16(index):
+        return len(text[:index].encode("utf-16-le")) // 2
+
+    acme = text.index("Acme Corp")
+    # As JavaScript counts: the two emoji take two units each, so Acme Corp starts 2 units later.
+    assert (utf16(acme), utf16(acme + 9)) == (acme + 2, acme + 11)
+    tasks = [
+        {
+            "data": {"text": text},
+            "annotations": [
+                {
+                    "result": [
+                        region("a", 0, 3, ["Person"], "Ada"),  # before any emoji: both counts agree
+                        region("b", utf16(acme), utf16(acme + 9), ["Organization"], "Acme Corp"),
+                        relation("a", "b"),
+                    ]
+                }
+            ],
+        }
+    ]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    [(skipped, [(_, sentence)])] = label_studio.read_file(str(tmp_path / "tasks.json"), blank_pipeline("en"))
+    words = sentence.tokens
+    assert skipped == []
+    assert [(words[start:end], kind) for start, end, kind in sentence.entities] == [
+        (["Ada"], "Person"),
+        (["Acme", "Corp"], "Organization"),
+    ]
+    assert sentence.relations == [(0, 1, "Works_For")]
+    # Offsets that match neither count stay an error naming them.
+    tasks[0]["annotations"][0]["result"][1] = region("b", acme + 1, acme + 10, ["Organization"], "Acme Corp")
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    with pytest.raises(DataError, match=r"region b\): the text 'Acme Corp' does not match its offsets"):
+        list(label_studio.read_file(str(tmp_path / "tasks.json"), blank_pipeline("en")))
