@@ -5,10 +5,11 @@ folds):
 - the mean paired difference of each F1 over the pairs of runs, with a 95 % confidence interval
   (Student's t over the pairs: the spread of training runs);
 - a paired approximate randomization test over the test sentences (the spread of the test set):
-  the sentences of all pairs are pooled, and in each of `samples` shuffles every sentence's
-  predictions of A and B are swapped with probability 1/2; the p-value is the share of shuffles
-  whose |F1(A) − F1(B)| is at least the observed one, counted as (hits + 1) / (samples + 1)
-  (Noreen, 1989; Riezler & Maxwell, 2005). Identical systems get p = 1.
+  in each of `samples` shuffles every sentence's predictions of A and B are swapped with
+  probability 1/2; the p-value is the share of shuffles whose |F1(A) − F1(B)| is at least the
+  observed one, counted as (hits + 1) / (samples + 1) (Noreen, 1989; Riezler & Maxwell, 2005).
+  Identical systems get p = 1. It is run on the sentences of all pairs pooled, and on each pair's
+  own (SPEC, "Comparing two configurations").
 
 F1 is computed as the package's metrics compute it (entities: span and type; relations: both
 argument spans and the type, strict: also the argument types; symmetric relation types in either
@@ -36,8 +37,9 @@ RANDOM_SEED = 13
 
 def method(samples: int) -> str:
     return (
-        f"paired approximate randomization over the test sentences of all pairs of runs, two-sided, "
-        f"{samples:,} shuffles (seed {RANDOM_SEED}); 95 % CI of the mean paired difference: Student's t over the pairs"
+        f"paired approximate randomization over the test sentences of all pairs of runs (and, in parentheses, "
+        f"of each pair's), two-sided, {samples:,} shuffles (seed {RANDOM_SEED}); "
+        "95 % CI of the mean paired difference: Student's t over the pairs"
     )
 
 
@@ -197,8 +199,8 @@ def compare(
     missing = [
         run["name"] for pair in pairs for run in pair if not (Path(run["directory"]) / PREDICTIONS_FILE).exists()
     ]
-    lines_a: List[Dict[str, Any]] = []
-    lines_b: List[Dict[str, Any]] = []
+    # Each pair's decoded predictions (A's, B's), in the order of the pairs.
+    pair_lines: List[Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]] = []
     if not missing:
         for run_a, run_b in pairs:
             path_a, path_b = (Path(run["directory"]) / PREDICTIONS_FILE for run in (run_a, run_b))
@@ -206,8 +208,9 @@ def compare(
             b = decode_predictions(read_predictions(path_b), decoding, str(path_b))
             if [line["tokens"] for line in a] != [line["tokens"] for line in b]:
                 raise ResultsError(f"{run_a['name']} and {run_b['name']} were tested on different sentences")
-            lines_a += a
-            lines_b += b
+            pair_lines.append((a, b))
+    lines_a = [line for a, _ in pair_lines for line in a]
+    lines_b = [line for _, b in pair_lines for line in b]
     tasks = {}
     for label, task in TASKS:
         result = mean_difference(
@@ -219,6 +222,9 @@ def compare(
             counts_a, counts_b = count_matrices(lines_a, lines_b, task)
             result["pooled_f1"] = [float(f1_of_counts(c.sum(0), average)) for c in (counts_a, counts_b)]
             result["p_value"] = approximate_randomization(counts_a, counts_b, average, samples)
+            result["p_per_pair"] = [
+                approximate_randomization(*count_matrices(a, b, task), average, samples) for a, b in pair_lines
+            ]
         tasks[label] = result
     comparison = {
         "a": name_a,
@@ -247,12 +253,15 @@ def markdown_comparison(comparison: Dict[str, Any]) -> str:
     lines = [
         f"### {comparison['a']} − {comparison['b']}: paired over {pairs} pair{'s' if pairs != 1 else ''} of runs "
         f"({comparison['average']} F1, test set{decoded}, in points)\n",
-        "| task | mean difference | 95 % CI | per pair | p (test sentences) |",
+        "| task | mean difference | 95 % CI | per pair (p of the pair's sentences) | p (all pairs' sentences) |",
         "|---|---|---|---|---|",
     ]
     for task, result in comparison["tasks"].items():
         interval = "—" if result["ci95"] is None else f"[{points(result['ci95'][0])}, {points(result['ci95'][1])}]"
-        per_pair = ", ".join(points(d) for d in result["differences"])
+        pair_p = result.get("p_per_pair") or [None] * len(result["differences"])
+        per_pair = ", ".join(
+            points(d) + ("" if p is None else f" ({p:.3f})") for d, p in zip(result["differences"], pair_p)
+        )
         p_value = "—" if result["p_value"] is None else f"{result['p_value']:.4f}"
         lines.append(f"| {task} | {points(result['mean'])} | {interval} | {per_pair} | {p_value} |")
     lines.append("")

@@ -138,9 +138,14 @@ def test_compare_pairs_runs_by_seed_and_pools_their_sentences(tmp_path):
     assert ner["differences"] == pytest.approx([0.3, 0.3])
     assert ner["pooled_f1"] == [1.0, 0.0]
     assert ner["p_value"] == pytest.approx(1 / 1001)
+    # Each pair alone: 20 sentences, every one better for A; a shuffle reaches |ΔF1| = 1 only when it
+    # swaps none or all of them, (2 / 2**20 of the shuffles: about 0 of 1,000), so p = 1 / 1001 too.
+    assert ner["p_per_pair"] == pytest.approx([1 / 1001, 1 / 1001])
+    assert result["tasks"]["RE"]["p_per_pair"] == [1.0, 1.0]
     assert result["tasks"]["RE"]["p_value"] == 1.0  # no relations anywhere: no difference
     table = markdown_comparison(result)
-    assert "| NER | +30.00 |" in table and "approximate randomization" in table and "40 sentences" in table
+    assert "| NER | +30.00 | [+30.00, +30.00] | +30.00 (0.001), +30.00 (0.001) | 0.0010 |" in table
+    assert "approximate randomization" in table and "40 sentences" in table
     results = {"configs": {}, "comparisons": [result]}
     assert markdown_report(results).endswith(table)
 
@@ -152,3 +157,16 @@ def test_compare_without_predictions_gives_the_paired_differences_only(tmp_path)
     result = compare("a", a, "b", b)
     assert result["tasks"]["NER"]["p_value"] is None and result["missing_predictions"] == ["b (seed 13)"]
     assert "No sentence test: no test predictions kept for b (seed 13)" in markdown_comparison(result)
+
+
+def test_each_pair_has_its_own_p_value(tmp_path):
+    good = [line([PERSON], [PERSON]) for _ in range(20)]
+    bad = [line([], [PERSON]) for _ in range(20)]
+    a = {"average": "micro", "runs": [write_run(tmp_path / "a", seed, good, 0.9) for seed in (13, 14)]}
+    # seed 13: B misses every entity; seed 14: B predicts what A predicts
+    runs_b = [write_run(tmp_path / "b", 13, bad, 0.6), write_run(tmp_path / "b", 14, good, 0.9)]
+    b = {"average": "micro", "runs": runs_b}
+    ner = compare("a", a, "b", b, samples=1000)["tasks"]["NER"]
+    assert ner["p_per_pair"] == pytest.approx([1 / 1001, 1.0])
+    # Pooled, the 20 differing sentences of 40 still decide it.
+    assert ner["p_value"] == pytest.approx(1 / 1001)
