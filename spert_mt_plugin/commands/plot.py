@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from allennlp.commands.subcommand import Subcommand
 
+from spert_mt_plugin.results.runs import ResultsError
+
 logger = logging.getLogger(__name__)
 
 PANELS = (("ner", "NER F1"), ("rel", "RE F1"), ("rel_strict", "RE strict F1"))
@@ -20,26 +22,40 @@ PANELS = (("ner", "NER F1"), ("rel", "RE F1"), ("rel_strict", "RE strict F1"))
 def learning_curve(run_dir: Path, average: str = "micro") -> Dict[str, List[Tuple[int, float]]]:
     """
     `{task: [(epoch, validation F1 in %), ...]}` from the `metrics_epoch_N.json` files AllenNLP
-    writes into a run folder. Raises `ValueError` naming the folder when it has none, or when its
+    writes into a run folder. Raises `ResultsError` naming the folder when it does not exist or has
+    no such file, naming the file when one is not a JSON object, and naming the folder when its
     epochs have no validation metrics (a run trained without a validation split).
     """
+    if not run_dir.is_dir():
+        raise ResultsError(f"{run_dir}: no such folder")
     files = sorted(run_dir.glob("metrics_epoch_*.json"), key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
     if not files:
-        raise ValueError(f"{run_dir}: no metrics_epoch_*.json (not an AllenNLP run folder, or no epoch finished)")
+        raise ResultsError(f"{run_dir}: no metrics_epoch_*.json (not an AllenNLP run folder, or no epoch finished)")
     suffix = "_f1" if average == "micro" else "_macro_f1"
     curves: Dict[str, List[Tuple[int, float]]] = {task: [] for task, _ in PANELS}
     for path in files:
-        metrics = json.loads(path.read_text())
+        metrics = _metrics(path)
         epoch = int(metrics.get("epoch", re.findall(r"\d+", path.name)[-1])) + 1
         for task, _ in PANELS:
             key = f"validation_{task}{suffix}"
             if key in metrics:
                 curves[task].append((epoch, 100.0 * float(metrics[key])))
     if not curves["ner"]:
-        raise ValueError(
+        raise ResultsError(
             f"{run_dir}: the epochs have no validation_ner{suffix} (was it trained without a validation split?)"
         )
     return curves
+
+
+def _metrics(path: Path) -> dict:
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        # AllenNLP writes these files in place: a run killed while writing one leaves it torn.
+        raise ResultsError(f"{path}: not a JSON metrics file ({error})") from None
+    if not isinstance(metrics, dict):
+        raise ResultsError(f"{path}: not a JSON metrics file (a {type(metrics).__name__}, not an object)")
+    return metrics
 
 
 def kept_epoch(run_dir: Path) -> Optional[int]:
@@ -50,7 +66,7 @@ def kept_epoch(run_dir: Path) -> Optional[int]:
     files = sorted(run_dir.glob("metrics_epoch_*.json"), key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
     if not files:
         return None
-    best = json.loads(files[-1].read_text()).get("best_epoch")
+    best = _metrics(files[-1]).get("best_epoch")
     return None if best is None else int(best) + 1
 
 
@@ -62,13 +78,17 @@ def first_epoch_reaching(curve: Sequence[Tuple[int, float]], target: float) -> O
     return None
 
 
+def check_reference(reference: str, labels: Sequence[str]) -> None:
+    if reference not in labels:
+        raise ResultsError(f"--reference {reference!r} is not one of the runs' labels: {', '.join(labels)}")
+
+
 def reaching_lines(curves: Dict[str, Dict[str, List[Tuple[int, float]]]], reference: str) -> List[str]:
     """
     How fast each run learns against `reference`: per other run, the first epoch at which its
     validation NER F1 and RE F1 reach the reference run's last-epoch values.
     """
-    if reference not in curves:
-        raise ValueError(f"--reference {reference!r} is not one of the runs' labels: {', '.join(curves)}")
+    check_reference(reference, list(curves))
     lines = []
     for label, curve in curves.items():
         if label == reference:
@@ -95,6 +115,27 @@ def run_label(run_dir: Path, common: Optional[Path]) -> str:
     return run_dir.name
 
 
+def run_labels(run_dirs: Sequence[str], labels: Optional[Sequence[str]] = None) -> List[str]:
+    """
+    The legend label of each run: `labels`, one per run, or else `run_label`. A wrong number of
+    labels, or two runs with the same label (one line would hide the other), is a `ResultsError`.
+    """
+    if labels is not None and len(labels) != len(run_dirs):
+        raise ResultsError(f"--labels: {len(labels)} labels for {len(run_dirs)} runs")
+    paths = [Path(d) for d in run_dirs]
+    common = None
+    if len(paths) > 1:
+        common = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
+    names = list(labels) if labels is not None else [run_label(path, common) for path in paths]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            first = names.index(name)
+            raise ResultsError(
+                f"runs {run_dirs[first]} and {run_dirs[index]} both have the label {name!r} (--labels names each run)"
+            )
+    return names
+
+
 def plot_learning_curves(
     run_dirs: Sequence[str],
     output: str,
@@ -107,7 +148,9 @@ def plot_learning_curves(
     Draws one panel per task (NER, RE, strict RE) with one line per run into `output` (PNG); the
     epoch each run kept (best on validation) is drawn as a larger open circle. `from_epoch` leaves
     out the epochs before it, so that runs which end close together can be told apart (the first
-    epochs' low scores would otherwise set the scale). Returns the curves as drawn.
+    epochs' low scores would otherwise set the scale). Returns the curves as drawn, in the order of
+    `run_dirs`. Labels that `run_labels` rejects, a run that `learning_curve` cannot read or that has
+    no epoch from `from_epoch` on raise `ResultsError`.
     """
     import matplotlib
 
@@ -115,20 +158,14 @@ def plot_learning_curves(
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    if labels is not None and len(labels) != len(run_dirs):
-        raise ValueError(f"{len(labels)} labels for {len(run_dirs)} runs")
-    paths = [Path(d) for d in run_dirs]
-    common = None
-    if len(paths) > 1:
-        common = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
     curves = {}
     kept: Dict[str, Optional[int]] = {}
-    for index, path in enumerate(paths):
-        label = labels[index] if labels is not None else run_label(path, common)
+    for label, run_dir in zip(run_labels(run_dirs, labels), run_dirs):
+        path = Path(run_dir)
         curve = learning_curve(path, average)
         curves[label] = {task: [(e, v) for e, v in points if e >= from_epoch] for task, points in curve.items()}
         if not curves[label]["ner"]:
-            raise ValueError(f"{path}: no epoch at or after --from-epoch {from_epoch} (last: {curve['ner'][-1][0]})")
+            raise ResultsError(f"{path}: no epoch at or after --from-epoch {from_epoch} (last: {curve['ner'][-1][0]})")
         kept[label] = kept_epoch(path)
 
     figure, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4), sharex=True)
@@ -153,7 +190,11 @@ def plot_learning_curves(
 
 
 def save_figure(figure, output: str, title: Optional[str], caption: str) -> None:
-    """Titles `figure` (the caption under the optional title), writes it to `output` (PNG) and closes it."""
+    """
+    Titles `figure` (the caption under the optional title), writes it to `output` (PNG, or the
+    image format its suffix names) and closes it. A suffix matplotlib cannot write is a
+    `ResultsError`.
+    """
     import matplotlib.pyplot as plt
 
     figure.suptitle(f"{title}\n{caption}" if title else caption, fontsize="medium")
@@ -163,6 +204,12 @@ def save_figure(figure, output: str, title: Optional[str], caption: str) -> None
     # A file object has no name to take the format from: the output's suffix gives it.
     image_format = Path(output).suffix[1:].lower() or "png"
     try:
+        supported = figure.canvas.get_supported_filetypes()
+        if image_format not in supported:
+            raise ResultsError(
+                f"{output}: matplotlib cannot write .{image_format} images "
+                f"(give one of: {', '.join(sorted(supported))})"
+            )
         with atomic_open(output, "wb") as handle:
             figure.savefig(handle, dpi=110, format=image_format)
     finally:
@@ -205,6 +252,9 @@ class Plot(Subcommand):
 
 
 def plot_from_args(args: argparse.Namespace) -> None:
+    if args.reference is not None:
+        # before drawing, so that a wrong --reference does not leave an image behind
+        check_reference(args.reference, run_labels(args.run_dirs, args.labels))
     curves = plot_learning_curves(args.run_dirs, args.output, args.labels, args.average, args.title, args.from_epoch)
     for (label, curve), run_dir in zip(curves.items(), args.run_dirs):
         last_epoch, ner = curve["ner"][-1]
@@ -216,9 +266,6 @@ def plot_from_args(args: argparse.Namespace) -> None:
             line += f"; kept epoch {kept}: NER F1 {ner:.2f}, RE F1 {rel:.2f}"
         print(line)
     if args.reference is not None:
-        try:
-            for line in reaching_lines(curves, args.reference):
-                print(line)
-        except ValueError as error:
-            raise SystemExit(f"spert-plot: {error}")
+        for line in reaching_lines(curves, args.reference):
+            print(line)
     print(f"wrote {args.output}")

@@ -28,6 +28,25 @@ from spert_mt_plugin.models.spert_mt import ENTITY_DECODINGS
 logger = logging.getLogger(__name__)
 
 
+def at_least(minimum: int) -> Callable[[str], int]:
+    """
+    An argparse `type`: an integer of at least `minimum`. A smaller one would reach gunicorn or the
+    app (0 workers divides by zero, a negative limit refuses every request); argparse prints the
+    message as the command's one-line error.
+    """
+
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return integer
+
+
 @Subcommand.register("spert-serve")
 class Serve(Subcommand):
     """`allennlp spert-serve model.tar.gz`: the HTTP service and visual page over a trained model."""
@@ -43,32 +62,32 @@ class Serve(Subcommand):
         subparser.add_argument("--port", type=int, default=8000, help="port")
         subparser.add_argument(
             "--workers",
-            type=int,
+            type=at_least(1),
             default=os.cpu_count() or 1,
             help="worker processes, each serving requests in parallel (the default is one per CPU core)",
         )
         subparser.add_argument(
             "--threads",
-            type=int,
+            type=at_least(1),
             default=1,
             help="threads per worker; 2 answers /health and short requests while a long one computes, "
             "at some cost in throughput",
         )
         subparser.add_argument(
             "--torch-threads",
-            type=int,
+            type=at_least(1),
             default=None,
             help="torch intra-op threads per worker (default: CPU cores / workers, at least 1)",
         )
         subparser.add_argument(
             "--timeout",
-            type=int,
+            type=at_least(1),
             default=120,
             help="seconds a worker may spend on one request before gunicorn restarts it",
         )
         subparser.add_argument(
             "--graceful-timeout",
-            type=int,
+            type=at_least(0),
             default=None,
             help="seconds the workers get after SIGTERM to finish the requests they are answering before they are "
             "killed (default: --timeout, the longest a request may take)",
@@ -76,23 +95,23 @@ class Serve(Subcommand):
         subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
         subparser.add_argument("--language", default="en", help="spaCy language for raw text")
         subparser.add_argument(
-            "--max-batch", type=int, default=64, help="most instances per request; larger batches get HTTP 413"
+            "--max-batch", type=at_least(1), default=64, help="most instances per request; larger batches get HTTP 413"
         )
         subparser.add_argument(
             "--max-request-words",
-            type=int,
+            type=at_least(1),
             default=20000,
             help="most words per request; larger requests get HTTP 413",
         )
         subparser.add_argument(
             "--max-sentence-words",
-            type=int,
+            type=at_least(1),
             default=1000,
             help="longest sentence, in words; longer ones get HTTP 413",
         )
         subparser.add_argument(
             "--max-request-bytes",
-            type=int,
+            type=at_least(1),
             default=2_000_000,
             help="largest request body; larger ones get HTTP 413",
         )

@@ -298,10 +298,14 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
     """
     DyGIE documents from SpERT ones: consecutive sentences `name#0`, `name#1`, ... join into the
     document `name`; others become one-sentence documents. `ptb_brackets` writes brackets as the
-    DyGIE/SciERC files do (`-LRB-`).
+    DyGIE/SciERC files do (`-LRB-`). A document of unannotated sentences (no `entities` and
+    `relations`) is written without `ner` and `relations`, which the DyGIE reader reads as
+    unannotated; one that mixes annotated and unannotated sentences is a `DataError`.
     """
     escape = {v: k for k, v in dygie.PTB_BRACKETS.items()} if ptb_brackets else {}
     documents: List[Dict[str, Any]] = []
+    # per document: the location of its first annotated and of its first unannotated sentence
+    first_of_kind: List[Dict[bool, str]] = []
     current_key = None
     for index, (location, sentence) in enumerate(spert_json.read_sentences(path)):
         validate_sentence(sentence, location, require_annotation=False)
@@ -309,7 +313,9 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
         key = match.group(1) if match else (sentence.doc_id or f"doc{index}")
         if not (match and key == current_key and documents):
             documents.append({"doc_key": key, "sentences": [], "ner": [], "relations": []})
+            first_of_kind.append({})
             current_key = key if match else None
+        first_of_kind[-1].setdefault(sentence.annotated, location)
         target = documents[-1]
         offset = sum(len(words) for words in target["sentences"])
         target["sentences"].append([escape.get(t, t) for t in sentence.tokens])
@@ -318,6 +324,19 @@ def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]
         spans = [[offset + s, offset + e - 1] for s, e, _ in entities]
         target["ner"].append([span + [t] for span, (_, _, t) in zip(spans, entities)])
         target["relations"].append([spans[h] + spans[t] + [r] for h, t, r in sentence.relations or []])
+    for document, kinds in zip(documents, first_of_kind):
+        if len(kinds) == 2:
+            # DyGIE marks a whole document annotated or not (its reader looks for `ner` and
+            # `relations` on the document); written as annotated, the unannotated sentences
+            # would train as sentences without entities.
+            raise DataError(
+                f"{path}: DyGIE document {document['doc_key']!r} mixes annotated and unannotated "
+                f"sentences ({kinds[True]} has 'entities' and 'relations', {kinds[False]} has "
+                "neither); DyGIE marks a whole document annotated or not, so annotate all its "
+                "sentences or none"
+            )
+        if True not in kinds:
+            del document["ner"], document["relations"]
     return documents
 
 

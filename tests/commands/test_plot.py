@@ -1,8 +1,22 @@
+import argparse
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from spert_mt_plugin.commands.plot import kept_epoch, learning_curve, plot_learning_curves, reaching_lines
+from spert_mt_plugin import cli_errors
+from spert_mt_plugin.commands.plot import (
+    Plot,
+    kept_epoch,
+    learning_curve,
+    plot_learning_curves,
+    reaching_lines,
+    run_labels,
+)
+from spert_mt_plugin.results.runs import ResultsError
+from tests.conftest import PROJECT_ROOT
 
 
 def write_run(folder, values, validation=True, best_epoch=None):
@@ -76,3 +90,81 @@ def test_the_epoch_each_run_reaches_the_reference_runs_final_figures(tmp_path):
     ]
     with pytest.raises(ValueError, match="--reference 'x' is not one of the runs' labels"):
         reaching_lines(curves, "x")
+
+
+def run_plot(argv):
+    parser = argparse.ArgumentParser()
+    Plot().add_subparser(parser.add_subparsers())
+    args = parser.parse_args(["spert-plot", *argv])
+    args.func(args)
+
+
+def test_user_errors_are_results_errors_naming_the_run_or_setting(tmp_path):
+    run = write_run(tmp_path / "run", [(0.5, 0.2), (0.6, 0.3)])
+    output = tmp_path / "c.png"
+    with pytest.raises(ResultsError) as error:
+        run_plot([str(run), "-o", str(output), "--labels", "a", "b"])
+    assert str(error.value) == "--labels: 2 labels for 1 runs"
+    with pytest.raises(ResultsError) as error:
+        run_plot([str(run), str(tmp_path / "missing"), "-o", str(output)])
+    assert str(error.value) == f"{tmp_path / 'missing'}: no such folder"
+    torn = write_run(tmp_path / "torn", [(0.5, 0.2)])
+    (torn / "metrics_epoch_1.json").write_text('{"epoch": 1, "validation_ner')
+    with pytest.raises(ResultsError, match=r"torn/metrics_epoch_1.json: not a JSON metrics file \(Unterminated"):
+        run_plot([str(torn), "-o", str(output)])
+    with pytest.raises(ResultsError) as error:
+        run_plot([str(run), str(run), "-o", str(output), "--labels", "x", "x"])
+    assert str(error.value) == f"runs {run} and {run} both have the label 'x' (--labels names each run)"
+    with pytest.raises(ResultsError) as error:
+        run_plot([str(run), "-o", str(tmp_path / "c.txt")])
+    assert str(error.value).startswith(f"{tmp_path / 'c.txt'}: matplotlib cannot write .txt images (give one of: ")
+    # a wrong --reference is found before the image is drawn
+    with pytest.raises(ResultsError) as error:
+        run_plot([str(run), "-o", str(output), "--reference", "nope"])
+    assert str(error.value) == "--reference 'nope' is not one of the runs' labels: run"
+    assert not output.exists() and not (tmp_path / "c.txt").exists()
+
+
+def test_labels_default_to_the_paths_below_the_common_folder(tmp_path):
+    runs = [str(tmp_path / "a" / "seed_1"), str(tmp_path / "b" / "seed_1")]
+    assert run_labels(runs) == ["a/seed_1", "b/seed_1"]
+    assert run_labels(runs, ["A", "B"]) == ["A", "B"]
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("empty", "{tmp}/empty: no metrics_epoch_*.json (not an AllenNLP run folder, or no epoch finished)"),
+        ("no_dev", "{tmp}/no_dev: the epochs have no validation_ner_f1 (was it trained without a validation split?)"),
+        ("labels", "--labels: 2 labels for 1 runs"),
+    ],
+)
+def test_each_user_error_is_one_the_command_hook_prints_as_one_line(tmp_path, case, message):
+    (tmp_path / "empty").mkdir()
+    write_run(tmp_path / "no_dev", [(0.5, 0.2)], validation=False)
+    run = write_run(tmp_path / "run", [(0.5, 0.2)])
+    arguments = {
+        "empty": [str(tmp_path / "empty")],
+        "no_dev": [str(tmp_path / "no_dev")],
+        "labels": [str(run), "--labels", "a", "b"],
+    }[case]
+    with pytest.raises(ResultsError) as error:
+        run_plot([*arguments, "-o", str(tmp_path / "c.png")])
+    assert cli_errors.is_known(error.value)
+    assert cli_errors.one_line(error.value) == message.format(tmp=tmp_path)
+    assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.slow
+def test_the_command_ends_a_user_error_with_one_line(tmp_path):
+    write_run(tmp_path / "no_dev", [(0.5, 0.2)], validation=False)
+    command = [sys.executable, "-m", "allennlp", "spert-plot", str(tmp_path / "no_dev"), "-o", str(tmp_path / "c.png")]
+    environment = {key: value for key, value in os.environ.items() if key != cli_errors.DEBUG_VARIABLE}
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, env=environment)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-2:] == [
+        f"allennlp spert-plot: error: {tmp_path}/no_dev: the epochs have no validation_ner_f1 "
+        "(was it trained without a validation split?)",
+        "(SPERT_DEBUG=1 shows the traceback)",
+    ]

@@ -136,11 +136,47 @@ def test_a_bad_instance_of_a_batch_is_named_by_its_index(trained_archive, second
     assert "instances[" not in alone.get_json()["error"]
 
 
+def serve_arguments(archive: str, *flags: str) -> argparse.Namespace:
+    """The arguments as `allennlp spert-serve ARCHIVE FLAGS` parses them."""
+    parser = argparse.ArgumentParser(prog="allennlp")
+    Serve().add_subparser(parser.add_subparsers())
+    return parser.parse_args(["spert-serve", archive, *flags])
+
+
 def serve_app(archive: str, *flags: str):
     """The app as `allennlp spert-serve ARCHIVE FLAGS` builds it: its defaults, its limits."""
-    parser = argparse.ArgumentParser()
-    Serve().add_subparser(parser.add_subparsers())
-    return app_factory(parser.parse_args(["spert-serve", archive, *flags]))()
+    return app_factory(serve_arguments(archive, *flags))()
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--workers", "0", "must be at least 1, got 0"),
+        ("--workers", "-2", "must be at least 1, got -2"),
+        ("--threads", "0", "must be at least 1, got 0"),
+        ("--torch-threads", "0", "must be at least 1, got 0"),
+        ("--timeout", "0", "must be at least 1, got 0"),
+        ("--graceful-timeout", "-1", "must be at least 0, got -1"),
+        ("--max-batch", "-5", "must be at least 1, got -5"),
+        ("--max-request-words", "0", "must be at least 1, got 0"),
+        ("--max-sentence-words", "-1", "must be at least 1, got -1"),
+        ("--max-request-bytes", "0", "must be at least 1, got 0"),
+        ("--workers", "two", "not an integer: 'two'"),
+    ],
+)
+def test_a_bad_number_argument_ends_with_one_line(flag, value, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        serve_arguments("model.tar.gz", flag, value)
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"allennlp spert-serve: error: argument {flag}: {message}"
+
+
+def test_the_least_number_arguments_are_accepted():
+    flags = ["--workers", "1", "--threads", "1", "--torch-threads", "1", "--timeout", "1", "--graceful-timeout", "0"]
+    flags += ["--max-batch", "1", "--max-request-words", "1", "--max-sentence-words", "1", "--max-request-bytes", "1"]
+    args = serve_arguments("model.tar.gz", *flags)
+    assert (args.workers, args.threads, args.torch_threads, args.timeout, args.graceful_timeout) == (1, 1, 1, 1, 0)
+    assert (args.max_batch, args.max_request_words, args.max_sentence_words, args.max_request_bytes) == (1, 1, 1, 1)
 
 
 def test_a_batch_over_max_batch_gets_413_naming_the_limit(trained_archive):
