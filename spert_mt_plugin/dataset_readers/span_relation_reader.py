@@ -170,8 +170,9 @@ class SpanRelationReader(DatasetReader):
             label raises when the instance is indexed.
         given_entities : `List[Tuple[int, int, Optional[str]]]`, optional
             The user's own entities as `(start, exclusive end, type or None)`: the model predicts
-            the relations among exactly these (field `given_spans`). Checked by
-            `check_given_entities` first.
+            the relations among exactly these (field `given_spans`). Not checked here: the
+            predictor checks them first (`SpertMTPredictor.predict_sentences`, with
+            `predictors.given_entities`: spans within the sentence, types of the model).
         """
         text = TextField([Token(t) for t in tokens], self._token_indexers)
         candidate_spans = enumerate_spans(tokens, max_span_width=self._max_span_width)

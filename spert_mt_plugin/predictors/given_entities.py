@@ -3,6 +3,7 @@ The user's own entities in a prediction request ("relations between my entities"
 turned into word spans of the sentences the model sees.
 """
 
+from numbers import Integral
 from typing import Any, List, Optional, Sequence, Tuple
 
 from spert_mt_plugin.dataset_readers.span_relation_reader import GivenEntity
@@ -12,13 +13,21 @@ class GivenEntityError(ValueError):
     """An entity of the request that cannot be used; the predictor prefixes where the input is."""
 
 
-def _entity_type(entity: Any, index: int, known_types: Sequence[str]) -> Optional[str]:
-    label = entity.get("type")
+def _known_type(label: Any, where: str, known_types: Sequence[str]) -> Optional[str]:
     if label is None:
         return None
     if label not in known_types:
-        raise GivenEntityError(f"entities[{index}]: unknown type {label!r}; the model knows {', '.join(known_types)}")
+        raise GivenEntityError(f"{where}: unknown type {label!r}; the model knows {', '.join(known_types)}")
     return label
+
+
+def _entity_type(entity: Any, index: int, known_types: Sequence[str]) -> Optional[str]:
+    return _known_type(entity.get("type"), f"entities[{index}]", known_types)
+
+
+def _check_span(start: int, end: int, num_words: int, where: str) -> None:
+    if not 0 <= start < end <= num_words:
+        raise GivenEntityError(f"{where}: words {start}..{end} (end exclusive) are not a span of the {num_words} words")
 
 
 def _integer(entity: Any, index: int, key: str) -> int:
@@ -43,11 +52,32 @@ def word_entities(entities: Any, num_words: int, known_types: Sequence[str]) -> 
     given = []
     for index, entity in enumerate(_entity_objects(entities, ("start", "end"))):
         start, end = _integer(entity, index, "start"), _integer(entity, index, "end")
-        if not 0 <= start < end <= num_words:
-            raise GivenEntityError(
-                f"entities[{index}]: words {start}..{end} (end exclusive) are not a span of the {num_words} words"
-            )
+        _check_span(start, end, num_words, f"entities[{index}]")
         given.append((start, end, _entity_type(entity, index, known_types)))
+    return given
+
+
+def word_span_entities(entities: Any, num_words: int, known_types: Sequence[str]) -> List[GivenEntity]:
+    """
+    Entities given to the Python API (`SpertMTPredictor.predict_sentences`) as
+    `(start, exclusive end, type or None)` word spans of a sentence of `num_words` words, checked
+    as `word_entities` checks those of a JSON request; errors name the entity by index and value.
+    """
+    if isinstance(entities, (str, bytes)) or not isinstance(entities, Sequence):
+        raise GivenEntityError(
+            f"the entities must be a list of (start, end, type or None), got {type(entities).__name__}"
+        )
+    given = []
+    for index, entity in enumerate(entities):
+        if isinstance(entity, (str, bytes)) or not isinstance(entity, Sequence) or len(entity) != 3:
+            raise GivenEntityError(f"entities[{index}] must be (start, end, type or None), got {entity!r}")
+        start, end, label = entity
+        where = f"entities[{index}] {tuple(entity)!r}"
+        # bool is an int in Python, but True is not a word index; numpy integers are fine.
+        if any(not isinstance(value, Integral) or isinstance(value, bool) for value in (start, end)):
+            raise GivenEntityError(f"{where}: start and end must be integers")
+        _check_span(int(start), int(end), num_words, where)
+        given.append((int(start), int(end), _known_type(label, where, known_types)))
     return given
 
 

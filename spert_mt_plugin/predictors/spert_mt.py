@@ -14,7 +14,12 @@ from spert_mt_plugin.formats.text import blank_pipeline, parse
 from spert_mt_plugin.inference.precision import prepare_model
 from spert_mt_plugin.inference.progress import PredictionProgress
 from spert_mt_plugin.models.label_index import LabelIndex
-from spert_mt_plugin.predictors.given_entities import GivenEntityError, character_entities, word_entities
+from spert_mt_plugin.predictors.given_entities import (
+    GivenEntityError,
+    character_entities,
+    word_entities,
+    word_span_entities,
+)
 
 
 class InputError(ValueError):
@@ -109,7 +114,10 @@ class SpertMTPredictor(Predictor):
     ) -> None:
         super().__init__(model, dataset_reader, frozen)
         if not isinstance(dataset_reader, SpanRelationReader):
-            raise InputError("SpertMTPredictor needs a spert-mt dataset reader (spert_json or dygie_jsonl)")
+            raise ConfigurationError(
+                "SpertMTPredictor needs a spert-mt dataset reader (spert_json, dygie_jsonl, brat, doccano or "
+                f"label_studio), got {type(dataset_reader).__name__}"
+            )
         for name, value in (
             ("batch_size", batch_size),
             ("max_batch_words", max_batch_words),
@@ -291,11 +299,18 @@ class SpertMTPredictor(Predictor):
         words are taken as they are: no size limit is checked. `entities`, parallel to
         `sentences`, gives a sentence's own entities (`(start, exclusive end, type or None)`),
         among which only relations are predicted; `None` (for all, or for one sentence) predicts
-        the entities too.
+        the entities too. Given entities must be spans of their sentence's words with a type of the
+        model or `None`; an `InputError` names the sentence (0-based) and the entity otherwise.
         """
         entities = list(entities) if entities is not None else [None] * len(sentences)
         if len(entities) != len(sentences):
-            raise ValueError(f"entities has {len(entities)} items for {len(sentences)} sentences")
+            raise InputError(f"entities has {len(entities)} items for {len(sentences)} sentences")
+        for index, given in enumerate(entities):
+            if given is not None:
+                try:
+                    entities[index] = word_span_entities(given, len(sentences[index][0]), self._entity_types)
+                except GivenEntityError as error:
+                    raise InputError(f"sentence {index}: {error}") from None
         # A batch holds either sentences with given entities or sentences without: the model reads
         # the given ones from a field the others do not have.
         by_length = sorted(range(len(sentences)), key=lambda i: len(sentences[i][0]))

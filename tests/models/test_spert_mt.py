@@ -235,3 +235,45 @@ def test_wrong_embedder_type_is_rejected():
     model, _, _ = model_and_instances()
     with pytest.raises(ConfigurationError, match="pretrained_transformer"):
         SpertMT(model.vocab, Embedding(embedding_dim=4, num_embeddings=10))
+
+
+@pytest.fixture(scope="module")
+def fixture_model():
+    model, _, _ = model_and_instances()
+    return model
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"pair_chunk_size": 0}, "pair_chunk_size must be at least 1, got 0"),
+        ({"max_span_width": 0}, "max_span_width must be at least 1, got 0"),
+        ({"width_embedding_dim": 0}, "width_embedding_dim must be at least 1, got 0"),
+        ({"negative_entities": -1}, "negative_entities must be at least 0, got -1"),
+        ({"negative_relations": -5}, "negative_relations must be at least 0, got -5"),
+        ({"dropout": 1.0}, "dropout must be in [0, 1), got 1.0"),
+        ({"dropout": -0.1}, "dropout must be in [0, 1), got -0.1"),
+        ({"loss_reduction": "max"}, "loss_reduction must be 'mean' or 'sum', got 'max'"),
+    ],
+)
+def test_out_of_range_settings_are_refused_at_construction(fixture_model, setting, message):
+    with pytest.raises(ConfigurationError) as error:
+        SpertMT(fixture_model.vocab, fixture_model._embedder, **setting)
+    assert str(error.value) == message
+
+
+def test_zero_negatives_and_one_pair_per_chunk_are_allowed(fixture_model):
+    model = SpertMT(
+        fixture_model.vocab, fixture_model._embedder, negative_entities=0, negative_relations=0, pair_chunk_size=1
+    )
+    assert (model._negative_entities, model._negative_relations, model._pair_chunk_size) == (0, 0, 1)
+
+
+def test_a_types_file_without_relation_types_is_refused_when_the_model_is_built(fixture_model, tmp_path):
+    from spert_mt_plugin.vocabulary import TypesFileVocabulary
+
+    types_file = tmp_path / "types.json"
+    types_file.write_text(json.dumps({"entities": {"Person": {}}, "relations": {}}))
+    vocab = TypesFileVocabulary.from_types_file(str(types_file))
+    with pytest.raises(ConfigurationError, match=r"^SpERT.MT needs at least one relation type, .*'types_file'"):
+        SpertMT(vocab, fixture_model._embedder)

@@ -121,3 +121,41 @@ def test_allennlp_predict_takes_entities_per_line(trained_archive, tmp_path):
     given, free = [json.loads(line) for line in output.read_text().splitlines()]
     assert [(e["start"], e["end"]) for e in given["entities"]] == [(0, 1), (4, 5)]
     assert len(free["entities"]) >= 2
+
+
+KNOWN = "the model knows Person, Organization, Location"
+
+
+@pytest.mark.parametrize(
+    "entities, message",
+    [
+        ([(0, 1, "Pet")], f"sentence 1: entities[0] (0, 1, 'Pet'): unknown type 'Pet'; {KNOWN}"),
+        (
+            [(0, 1, None), (1, 3, "Person")],
+            "sentence 1: entities[1] (1, 3, 'Person'): words 1..3 (end exclusive) are not a span of the 2 words",
+        ),
+        (
+            [(1, 1, None)],
+            "sentence 1: entities[0] (1, 1, None): words 1..1 (end exclusive) are not a span of the 2 words",
+        ),
+        ([(0, True, None)], "sentence 1: entities[0] (0, True, None): start and end must be integers"),
+        ([(0, 1)], "sentence 1: entities[0] must be (start, end, type or None), got (0, 1)"),
+        ("Ada", "sentence 1: the entities must be a list of (start, end, type or None), got str"),
+    ],
+)
+def test_predict_sentences_checks_the_given_entities(predictor, entities, message):
+    sentences = [(["Bob", "ran"], None), (["Ada", "works"], "d2")]
+    with pytest.raises(InputError) as error:
+        predictor.predict_sentences(sentences, [None, entities])
+    assert str(error.value) == message
+
+
+def test_predict_sentences_takes_numpy_indices_as_words(predictor):
+    import numpy
+
+    words = ["Bob", "is", "married", "to", "Carol", "."]
+    given = [(numpy.int64(0), numpy.int64(1), "Person"), (4, 5, None)]
+    (result,) = predictor.predict_sentences([(words, None)], [given])
+    json_entities = [{"start": 0, "end": 1, "type": "Person"}, {"start": 4, "end": 5}]
+    plain = predictor.predict_json({"tokens": words, "entities": json_entities})
+    assert result == plain

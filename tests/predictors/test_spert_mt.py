@@ -210,3 +210,15 @@ def test_predictor_reads_unannotated_files_with_the_dataset_reader(trained_archi
     instances = list(predictor._dataset_reader.read(str(path)))
     result = predictor.predict_instance(instances[0])
     assert result["orig_id"] == "r1" and result["tokens"][0] == "Bob"
+
+
+def test_a_reader_of_another_kind_is_a_configuration_error(predictor):
+    from allennlp.common.checks import ConfigurationError
+    from allennlp.data.dataset_readers import SequenceTaggingDatasetReader
+
+    with pytest.raises(ConfigurationError) as error:
+        spert_mt.SpertMTPredictor(predictor.model, SequenceTaggingDatasetReader())
+    assert str(error.value) == (
+        "SpertMTPredictor needs a spert-mt dataset reader (spert_json, dygie_jsonl, brat, doccano or label_studio), "
+        "got SequenceTaggingDatasetReader"
+    )
