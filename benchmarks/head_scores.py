@@ -32,11 +32,11 @@ def main() -> None:
 
     archive = load_archive(args.archive)
     model, reader = archive.model, archive.dataset_reader
-    if not isinstance(model._entity_head, MultiTaskHead):
+    if not isinstance(model.entity_head, MultiTaskHead):
         raise SystemExit(f"{args.archive}: not a multi-task model (the scores are probabilities)")
     model.eval()
     captured = []
-    model._entity_head.register_forward_hook(lambda module, inputs, output: captured.append(output.scores))
+    model.entity_head.register_forward_hook(lambda module, inputs, output: captured.append(output.scores))
     instances = list(reader.read(args.data))
     loader = SimpleDataLoader(instances, args.batch_size, vocab=model.vocab)
     gold_scores, gold_top, non_entity_best = [], [], []
@@ -46,7 +46,7 @@ def main() -> None:
             model(**batch)
             scores = captured[0]  # the first call scores every candidate span
             real = batch["spans"][..., 0] >= 0
-            classes = model._labels.entity_classes(batch["span_labels"], real)
+            classes = model.labels.entity_classes(batch["span_labels"], real)
             gold = real & (classes >= 0)
             gold_class_scores = scores.gather(-1, classes.clamp(min=0).unsqueeze(-1)).squeeze(-1)
             gold_scores += gold_class_scores[gold].tolist()

@@ -262,7 +262,7 @@ def main() -> None:
             def encoder_only():
                 for b in tensors:
                     t = b["text"]["tokens"]
-                    model._embedder(
+                    model.embedder(
                         t["token_ids"], t["wordpiece_mask"], segment_concat_mask=t.get("segment_concat_mask")
                     )
 

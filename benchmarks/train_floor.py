@@ -111,7 +111,7 @@ def main() -> None:
     def encoder_step(batch, step_optimizer: bool, model=model, optimizer=optimizer):
         tokens = batch["text"]["tokens"]
         optimizer.zero_grad(set_to_none=True)
-        embeddings = model._embedder(
+        embeddings = model.embedder(
             tokens["token_ids"], tokens["wordpiece_mask"], segment_concat_mask=tokens.get("segment_concat_mask")
         )
         embeddings.pow(2).mean().backward()
@@ -120,10 +120,10 @@ def main() -> None:
 
     encoder_ms = 1000 * per_step(lambda b: encoder_step(b, False), batches, 5)
     # The floor's optimizer step does not clip (the configs clip inside spert_adamw's step).
-    max_grad_norm = getattr(optimizer, "_max_grad_norm", None)
-    optimizer._max_grad_norm = None
+    max_grad_norm = optimizer.max_grad_norm
+    optimizer.max_grad_norm = None
     floor_ms = 1000 * per_step(lambda b: encoder_step(b, True), batches, 5)
-    optimizer._max_grad_norm = max_grad_norm
+    optimizer.max_grad_norm = max_grad_norm
     figures["a_encoder_fwd_bwd_ms"] = encoder_ms
     figures["b_floor_ms"] = floor_ms
 

@@ -14,6 +14,7 @@ from allennlp.data.dataset_readers.dataset_utils.span_utils import enumerate_spa
 from allennlp.data.fields import Field, MetadataField, TensorField, TextField
 
 from spert_mt_plugin.dataset_readers.checked_label_fields import CheckedAdjacencyField, CheckedSequenceLabelField
+from spert_mt_plugin.dataset_readers.span_iou import max_iou_with_gold
 from spert_mt_plugin.dataset_readers.span_list_field import SpanListField
 from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.sentence import Entity, Relation, Sentence, validate_sentence
@@ -25,28 +26,6 @@ logger = logging.getLogger(__name__)
 
 # A user's entity: (start, exclusive end, type or None for "the model's best type")
 GivenEntity = Tuple[int, int, Optional[str]]
-
-
-def span_iou(start1: int, end1: int, start2: int, end2: int) -> float:
-    """Eq. 11: IoU of two spans given with *inclusive* word indices; 0 when they do not overlap."""
-    intersection = min(end1, end2) - max(start1, start2) + 1
-    if intersection <= 0:
-        return 0.0
-    return intersection / (max(end1, end2) - min(start1, start2) + 1)
-
-
-def max_iou_with_gold(spans: numpy.ndarray, gold: numpy.ndarray) -> numpy.ndarray:
-    """
-    Eq. 12, ENIoU: for each span (rows of `spans`, inclusive `[start, end]`), the largest IoU with any
-    span of `gold` (same layout); 0 when `gold` is empty.
-    """
-    if len(gold) == 0 or len(spans) == 0:
-        return numpy.zeros(len(spans), dtype=numpy.float32)
-    starts, ends = spans[:, 0:1], spans[:, 1:2]
-    intersection = numpy.minimum(ends, gold[:, 1]) - numpy.maximum(starts, gold[:, 0]) + 1
-    union = numpy.maximum(ends, gold[:, 1]) - numpy.minimum(starts, gold[:, 0]) + 1
-    iou = numpy.where(intersection > 0, intersection / union, 0.0)
-    return iou.max(axis=1).astype(numpy.float32)
 
 
 class SpanRelationReader(DatasetReader):

@@ -18,7 +18,7 @@ from spert_mt_plugin.models.decoding import entity_dicts, relation_dicts
 from spert_mt_plugin.models.extraction_metrics import ExtractionMetrics
 from spert_mt_plugin.models.label_index import LabelIndex
 from spert_mt_plugin.modules.heads import HeadOutput, HeadSettings, entity_head, relation_head
-from spert_mt_plugin.modules.losses import MultiTaskLoss, reduce_loss
+from spert_mt_plugin.modules.losses import MultiTaskLoss, joint_loss, reduce_loss
 from spert_mt_plugin.modules.range_max import RangeMaxTable
 from spert_mt_plugin.modules.relation_representation import relation_input_dim, relation_representation
 from spert_mt_plugin.modules.sampling import entity_candidates, ordered_pairs, pack_to_front, relation_candidates, take
@@ -247,14 +247,9 @@ class SpertMT(Model):
         entity_output = self._classify_entities(span_vectors, cls)
         output: Dict[str, Any] = {}
         if span_labels is not None:
-            # Every candidate, so that the validation loss is deterministic.
-            classes = self._labels.entity_classes(span_labels, span_mask)
-            output["loss"] = self._reduce(self._entity_head.loss(entity_output, classes, span_max_iou), span_mask)
-            if entity_spans is not None and relations is not None:
-                gold_vectors = span_representation(table, entity_spans, self._width_embedding)
-                gold_scores = self._entity_head.type_scores(self._classify_entities(gold_vectors, cls))
-                relation_loss = self._relation_loss(table, entity_spans, relations, gold_vectors, gold_scores)
-                output["loss"] = output["loss"] + relation_loss
+            output["loss"] = self._validation_loss(
+                table, cls, span_mask, entity_output, span_labels, span_max_iou, entity_spans, relations
+            )
         if given_spans is None:
             entities = self._predicted_entities(spans, span_mask, span_vectors, entity_output)
         else:
@@ -309,9 +304,34 @@ class SpertMT(Model):
         loss = self._reduce(self._entity_head.loss(output.first(count), chosen_classes, chosen_iou), chosen)
         if with_relations:
             gold_scores = self._entity_head.type_scores(output)[:, count:]
-            loss = loss + self._relation_loss(
+            relation_loss = self._relation_loss(
                 table, entity_spans, relations, span_vectors[:, count:], gold_scores, self._negative_relations
             )
+            loss = joint_loss(loss, relation_loss)
+        return loss
+
+    def _validation_loss(
+        self,
+        table: RangeMaxTable,
+        cls: Tensor,
+        span_mask: Tensor,
+        entity_output: HeadOutput,
+        span_labels: Tensor,
+        span_max_iou: Optional[Tensor],
+        entity_spans: Optional[Tensor],
+        relations: Optional[Tensor],
+    ) -> Tensor:
+        """
+        L = L1 + L2 (eq. 17) over every candidate span and every pair of gold entities, without
+        sampling, so that the validation loss is the same at each evaluation.
+        """
+        classes = self._labels.entity_classes(span_labels, span_mask)
+        loss = self._reduce(self._entity_head.loss(entity_output, classes, span_max_iou), span_mask)
+        if entity_spans is not None and relations is not None:
+            gold_vectors = span_representation(table, entity_spans, self._width_embedding)
+            gold_scores = self._entity_head.type_scores(self._classify_entities(gold_vectors, cls))
+            relation_loss = self._relation_loss(table, entity_spans, relations, gold_vectors, gold_scores)
+            loss = joint_loss(loss, relation_loss)
         return loss
 
     def _reduce(self, losses: Tensor, selected: Tensor) -> Tensor:
@@ -338,6 +358,26 @@ class SpertMT(Model):
 
     def _note_nesting_record(self, module: nn.Module, state_dict: Dict[str, Tensor], prefix: str, *args) -> None:
         self.records_nesting = prefix + "trained_on_nested_entities" in state_dict
+
+    @property
+    def embedder(self) -> PretrainedTransformerEmbedder:
+        """The sentence encoder (word pieces → vectors)."""
+        return self._embedder
+
+    @property
+    def entity_head(self) -> nn.Module:
+        """The entity head (`modules.heads`): its forward, type scores, loss and decisions."""
+        return self._entity_head
+
+    @property
+    def relation_head(self) -> nn.Module:
+        """The relation head (`modules.heads`)."""
+        return self._relation_head
+
+    @property
+    def labels(self) -> LabelIndex:
+        """The entity and relation types of the vocabulary, in the heads' class order."""
+        return self._labels
 
     @property
     def entity_decoding(self) -> str:

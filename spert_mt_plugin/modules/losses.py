@@ -100,6 +100,14 @@ def reduce_loss(losses: torch.Tensor, mask: torch.Tensor, reduction: str) -> tor
     return total / mask.sum().clamp(min=1)
 
 
+def joint_loss(entity_loss: torch.Tensor, relation_loss: torch.Tensor) -> torch.Tensor:
+    """
+    Eq. 17: L = L1 + L2, the entity head's loss plus the relation head's, unweighted (each head
+    weighs its own parts, eq. 10).
+    """
+    return entity_loss + relation_loss
+
+
 class MultiTaskLoss(FromParams):
     """
     The weights and margins of one multi-task head's loss (eq. 10 in `MultiTaskHead.loss`):

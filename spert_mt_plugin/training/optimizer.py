@@ -113,11 +113,20 @@ class SpertAdamW(Optimizer):
         if fused and not has_kernel:
             raise ConfigurationError("spert_adamw: this torch has no fused AdamW kernel; set fused to false or null")
         self._fused = has_kernel if fused is None else fused
-        if max_grad_norm is not None and max_grad_norm <= 0:
-            raise ConfigurationError(f"spert_adamw: max_grad_norm must be positive, got {max_grad_norm}")
-        self._max_grad_norm = max_grad_norm
+        self.max_grad_norm = max_grad_norm
         # The fused kernel reads a step count per tensor: one constant tensor serves them all.
         self._no_bias_correction_steps: Dict[torch.device, torch.Tensor] = {}
+
+    @property
+    def max_grad_norm(self) -> Optional[float]:
+        """The clipping norm of `step` (`None`: no clipping); settable, for the next steps."""
+        return self._max_grad_norm
+
+    @max_grad_norm.setter
+    def max_grad_norm(self, value: Optional[float]) -> None:
+        if value is not None and value <= 0:
+            raise ConfigurationError(f"spert_adamw: max_grad_norm must be positive, got {value}")
+        self._max_grad_norm = value
 
     def _clip_divisor(self) -> Optional[torch.Tensor]:
         """total norm / max_grad_norm when above 1 (else 1), as `clip_grad_norm_` computes it."""

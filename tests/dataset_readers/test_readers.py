@@ -6,7 +6,6 @@ from allennlp.data import Batch, Vocabulary
 from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 
 from spert_mt_plugin.dataset_readers import DataError, DygieJsonlReader, SpertJsonReader
-from spert_mt_plugin.dataset_readers.span_relation_reader import max_iou_with_gold, span_iou
 from spert_mt_plugin.settings import bundled_encoder
 from spert_mt_plugin.vocabulary import TypesFileVocabulary
 from tests.conftest import FIXTURES, TINY_BERT
@@ -68,17 +67,6 @@ def test_span_max_iou_by_hand():
     assert iou[(2, 3)] == pytest.approx(1 / 3)
     assert iou[(1, 1)] == pytest.approx(1 / 2)
     assert iou[(3, 4)] == 0.0 and iou[(5, 5)] == 0.0
-
-
-def test_span_max_iou_takes_the_best_gold_entity_and_is_zero_without_entities():
-    assert span_iou(0, 3, 2, 5) == pytest.approx(2 / 6)
-    assert span_iou(0, 1, 2, 3) == 0.0
-    import numpy
-
-    spans = numpy.array([[2, 3], [0, 0]])
-    gold = numpy.array([[0, 3], [2, 4]])
-    assert max_iou_with_gold(spans, gold).tolist() == pytest.approx([2 / 3, 1 / 4])
-    assert max_iou_with_gold(spans, numpy.zeros((0, 2), dtype=int)).tolist() == [0.0, 0.0]
 
 
 def test_relations_become_a_labelled_matrix_over_gold_entities():

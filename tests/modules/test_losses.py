@@ -7,6 +7,7 @@ from spert_mt_plugin.modules.losses import (
     MultiTaskLoss,
     binary_cross_entropy,
     iou_scaled_bce,
+    joint_loss,
     pairwise_ranking_loss,
     reduce_loss,
     sigmoid_cross_entropy,
@@ -109,3 +110,13 @@ def test_sigmoid_cross_entropy_by_hand_mean_and_sum_over_types():
     assert sigmoid_cross_entropy(logits, labels, "mean").tolist() == pytest.approx(
         [sum(first) / 2, sum(second) / 2], abs=1e-6
     )
+
+
+def test_joint_loss_is_the_unweighted_sum():
+    entity_loss = torch.tensor(1.25, requires_grad=True)
+    relation_loss = torch.tensor(0.5, requires_grad=True)
+    loss = joint_loss(entity_loss, relation_loss)
+    assert loss.item() == 1.75
+    loss.backward()
+    # both heads learn from it at full weight
+    assert entity_loss.grad.item() == 1.0 and relation_loss.grad.item() == 1.0
