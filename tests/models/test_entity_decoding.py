@@ -131,6 +131,7 @@ def test_the_predictor_service_and_spacy_take_the_decoding_as_an_argument(traine
     nlp = spacy.blank("en")
     config = {"archive": trained_archive, "entity_threshold": -5.0, "entity_decoding": "flat", "set_ents": False}
     nlp.add_pipe("spert_mt", config=config)
-    spans = nlp(" ".join(SENTENCES[0])).spans["spert_mt"]
+    doc = nlp(" ".join(SENTENCES[0]))  # a span group needs its doc alive
+    spans = doc.spans["spert_mt"]
     expected = sorted((entity["start"], entity["end"]) for entity in flat[0]["entities"])
     assert sorted((span.start, span.end) for span in spans) == expected
