@@ -222,8 +222,12 @@ def compare(
             counts_a, counts_b = count_matrices(lines_a, lines_b, task)
             result["pooled_f1"] = [float(f1_of_counts(c.sum(0), average)) for c in (counts_a, counts_b)]
             result["p_value"] = approximate_randomization(counts_a, counts_b, average, samples)
+            # Each pair's sentences are a block of the pooled rows; a type a pair never meets is an
+            # all-zero column, which neither micro nor macro F1 counts.
+            ends = numpy.cumsum([len(a) for a, _ in pair_lines])
             result["p_per_pair"] = [
-                approximate_randomization(*count_matrices(a, b, task), average, samples) for a, b in pair_lines
+                approximate_randomization(counts_a[end - len(a) : end], counts_b[end - len(a) : end], average, samples)
+                for (a, _), end in zip(pair_lines, ends)
             ]
         tasks[label] = result
     comparison = {
