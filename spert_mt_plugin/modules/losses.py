@@ -9,6 +9,7 @@ Every function returns one loss value per candidate; `reduce_loss` turns them in
 import torch
 import torch.nn.functional as F
 from allennlp.common import FromParams
+from allennlp.common.checks import ConfigurationError
 
 
 def pairwise_ranking_loss(
@@ -134,6 +135,16 @@ class MultiTaskLoss(FromParams):
         scale: float = 2.0,
         iou_delta: float = 0.25,
     ) -> None:
+        if alpha < 0 or beta < 0 or alpha + beta == 0:
+            raise ConfigurationError(
+                f"loss weights alpha and beta must be >= 0 and not both 0, got alpha={alpha}, beta={beta}"
+            )
+        if scale <= 0:
+            # A non-positive gamma turns the ranking loss upside down (it rewards wrong scores).
+            raise ConfigurationError(f"the ranking loss's scale (gamma) must be positive, got {scale}")
+        if not 0 < iou_delta < 1:
+            # delta = 0 drops the negatives' term of eq. 13, delta = 1 the positives'.
+            raise ConfigurationError(f"iou_delta must lie strictly between 0 and 1, got {iou_delta}")
         self.alpha = alpha
         self.beta = beta
         self.margin_positive = margin_positive

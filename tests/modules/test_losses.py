@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from allennlp.common.checks import ConfigurationError
 
 from spert_mt_plugin.modules.losses import (
     MultiTaskLoss,
@@ -89,6 +90,26 @@ def test_multitask_loss_ranking_uses_its_margins():
     weights = MultiTaskLoss(margin_positive=1.0, margin_negative=0.0, scale=1.0)
     loss = weights.ranking(torch.tensor([[1.0, 0.0]]), torch.tensor([0]))
     assert loss.item() == pytest.approx(2 * math.log(2), abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        ({"alpha": -1.0}, "alpha"),
+        ({"alpha": 0.0, "beta": 0.0}, "not both 0"),
+        ({"scale": 0.0}, "scale"),
+        ({"iou_delta": 0.0}, "iou_delta"),
+        ({"iou_delta": 1.0}, "iou_delta"),
+    ],
+)
+def test_multitask_loss_refuses_degenerate_settings(settings, named):
+    with pytest.raises(ConfigurationError, match=named):
+        MultiTaskLoss(**settings)
+
+
+def test_multitask_loss_accepts_one_zero_weight():
+    # An ablation may switch one part of eq. 10 off.
+    assert MultiTaskLoss(alpha=0.0).beta == 1.0
 
 
 def test_softmax_cross_entropy_by_hand():
