@@ -8,7 +8,9 @@ import os
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import torch
+import torch.distributed as dist
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.util import is_distributed
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
@@ -190,6 +192,9 @@ class SpertMT(Model):
         self.entity_decoding = entity_decoding
         # Saved with the weights, so that "auto" decoding follows the data the model was trained on.
         self.register_buffer("trained_on_nested_entities", torch.zeros((), dtype=torch.bool))
+        # Whether this process's own training batches held nested entities. Not a buffer:
+        # distributed training overwrites buffers with the primary worker's at every forward pass.
+        self._saw_nested_entities = False
         # False once weights saved before the buffer existed are loaded: such a model was evaluated
         # with nested decoding, which `results.predictions` repeats so that kept predictions match
         # the run's metrics.
@@ -237,8 +242,10 @@ class SpertMT(Model):
         """
         table, cls = encode_sentences(self._embedder, text["tokens"])
         span_mask = spans[..., 0] >= 0
-        if self.training and entity_spans is not None and not self.trained_on_nested_entities:
-            self.trained_on_nested_entities.fill_(has_nested(entity_spans))
+        if self.training and entity_spans is not None and not self._saw_nested_entities:
+            self._saw_nested_entities = has_nested(entity_spans)
+            if self._saw_nested_entities:
+                self.trained_on_nested_entities.fill_(True)
         if self.training and span_labels is not None:
             loss = self._training_loss(table, cls, spans, span_mask, span_labels, span_max_iou, entity_spans, relations)
             return {"loss": loss}
@@ -485,7 +492,27 @@ class SpertMT(Model):
         return {"entity": self._entity_head.threshold, "relation": self._relation_head.threshold}
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
-        # Predictions are decoded only in evaluation: during training there is nothing to report.
-        return {} if self.training else self._metrics.get_metric(reset)
+        if self.training:
+            # The trainer asks every worker for the epoch's metrics at the same point.
+            if reset:
+                self._agree_on_nesting()
+            # Predictions are decoded only in evaluation: during training there is nothing to report.
+            return {}
+        return self._metrics.get_metric(reset)
+
+    def _agree_on_nesting(self) -> None:
+        """
+        Distributed training, at the end of each training epoch: each worker read a share of the
+        sentences, so the model was trained on nested entities if any worker saw some. Without
+        this, the primary worker's share alone decided (and was saved).
+        """
+        if not is_distributed():
+            return
+        seen = torch.tensor(
+            int(self._saw_nested_entities or bool(self.trained_on_nested_entities)),
+            device=self.trained_on_nested_entities.device,
+        )
+        dist.all_reduce(seen, op=dist.ReduceOp.MAX)
+        self.trained_on_nested_entities.fill_(bool(seen.item()))
 
     default_predictor = "spert_mt"

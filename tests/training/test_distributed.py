@@ -1,8 +1,10 @@
 import json
 import subprocess
 import sys
+import tarfile
 
 import pytest
+import torch
 
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
@@ -17,9 +19,28 @@ DISTRIBUTED = {
 }
 
 
+def nested_sentence_in_second_workers_shard(tmp_path):
+    """
+    The fixture sentences reordered so that the only sentence with nested entities (index 2) is
+    read by the second worker alone (AllenNLP gives worker r the sentences r, r + 2, ...).
+    """
+    sentences = json.loads((FIXTURES / "data" / "sentences.json").read_text())
+    sentences[2], sentences[3] = sentences[3], sentences[2]
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(sentences))
+    return path
+
+
+def archived_buffer(archive, name):
+    with tarfile.open(archive) as tar:
+        weights = torch.load(tar.extractfile("weights.th"), map_location="cpu")
+    return weights[name]
+
+
 @pytest.mark.slow
 def test_distributed_training_with_two_cpu_workers(tmp_path):
     run = tmp_path / "run"
+    settings = dict(DISTRIBUTED, train_data_path=str(nested_sentence_in_second_workers_shard(tmp_path)))
     result = subprocess.run(
         [
             sys.executable,
@@ -30,7 +51,7 @@ def test_distributed_training_with_two_cpu_workers(tmp_path):
             "-s",
             str(run),
             "-o",
-            json.dumps(DISTRIBUTED),
+            json.dumps(settings),
         ],
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -41,7 +62,8 @@ def test_distributed_training_with_two_cpu_workers(tmp_path):
     metrics = json.loads((run / "metrics.json").read_text())
     assert "peak_worker_0_memory_MB" in metrics and "peak_worker_1_memory_MB" in metrics
     assert "validation_rel_f1" in metrics
-    assert (run / "model.tar.gz").exists()
+    # Only the second worker saw nested entities; the primary, which saves, must know of them.
+    assert archived_buffer(run / "model.tar.gz", "trained_on_nested_entities").item() is True
     evaluation = subprocess.run(
         [
             sys.executable,
