@@ -325,10 +325,14 @@ class SpertMTComponent:
 
 
 def best_non_overlapping(spans: List[Span], scores: List[float]) -> List[Span]:
-    """Greedily the highest-scoring spans that overlap none taken before (ties: longer first)."""
+    """
+    Greedily the highest-scoring spans that overlap none taken before. Ties go as in the model's
+    flat decoding (`modules.span_overlap.best_non_overlapping`): the earlier candidate first, and
+    candidates run by start, then by width.
+    """
     taken: List[Span] = []
     used = set()
-    for span, _ in sorted(zip(spans, scores), key=lambda pair: (-pair[1], -len(pair[0]), pair[0].start)):
+    for span, _ in sorted(zip(spans, scores), key=lambda pair: (-pair[1], pair[0].start, len(pair[0]))):
         if not used.intersection(range(span.start, span.end)):
             taken.append(span)
             used.update(range(span.start, span.end))

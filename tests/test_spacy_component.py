@@ -172,6 +172,13 @@ def test_best_non_overlapping_by_score():
     assert [s.start for s in best_non_overlapping(spans, [1.0, 2.0, 0.5, 0.4])] == [1, 2]
 
 
+def test_best_non_overlapping_breaks_ties_as_the_model_does():
+    # Equal scores: the earlier start wins, then the shorter span (the candidates' order).
+    doc = spacy.blank("en")("a b c d")
+    spans = [doc[1:3], doc[0:2], doc[2:4], doc[2:3]]
+    assert [(s.start, s.end) for s in best_non_overlapping(spans, [1.0] * 4)] == [(0, 2), (2, 3)]
+
+
 def test_doc_ents_as_the_entities_get_the_relations_the_predictor_gives_them(trained_archive, caplog):
     from spacy.tokens import Span
 
