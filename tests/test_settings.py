@@ -1,4 +1,5 @@
-"""An unknown SPERT_ENCODER is one error naming the value when the config is read, before anything is trained."""
+"""Encoder settings: an unknown SPERT_ENCODER is one error naming the value when the config is read,
+before anything is trained; the bundled encoder lowercases its input."""
 
 import os
 import subprocess
@@ -7,10 +8,12 @@ import sys
 import pytest
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
+from allennlp.data import Token, Vocabulary
+from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 
 from spert_mt_plugin import settings
 from spert_mt_plugin.settings import ENCODER_CHOICES
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, TINY_BERT
 
 CONLL04 = str(PROJECT_ROOT / "training_configs" / "conll04.jsonnet")
 
@@ -129,3 +132,15 @@ def test_allennlp_train_with_an_unknown_encoder_is_one_line_and_makes_no_run_fol
     )
     assert "Traceback" not in result.stderr + result.stdout
     assert not run.exists()
+
+
+def test_bundled_encoder_is_uncased_and_tiny_encoder_is_cased():
+    bundled = PretrainedTransformerMismatchedIndexer(settings.bundled_encoder())
+    tiny = PretrainedTransformerMismatchedIndexer(TINY_BERT)
+    vocab = Vocabulary()
+
+    def ids(indexer, word):
+        return indexer.tokens_to_indices([Token(word)], vocab)["token_ids"]
+
+    assert ids(bundled, "Paris") == ids(bundled, "paris")
+    assert ids(tiny, "Paris") != ids(tiny, "paris")

@@ -7,43 +7,12 @@ import pytest
 from spert_mt_plugin.commands.experiments import run_experiments, run_settings
 from spert_mt_plugin.results.comparison import count_matrices, f1_of_counts, prediction_metrics
 from spert_mt_plugin.results.predictions import read_predictions
-from spert_mt_plugin.results.runs import PREDICTIONS_FILE, ResultsError, Run, UnfinishedRuns, plan_runs
-from spert_mt_plugin.results.tables import aggregate, convention, markdown_table
+from spert_mt_plugin.results.runs import PREDICTIONS_FILE, ResultsError, Run, UnfinishedRuns
+from spert_mt_plugin.results.tables import convention, markdown_table
 from tests.conftest import FIXTURES, PROJECT_ROOT
+from tests.results.test_tables import fake_metrics
 
 CONFIG = str(FIXTURES / "experiment.jsonnet")
-
-
-def fake_metrics(value: float, macro: float) -> dict:
-    metrics = {}
-    for task in ("ner", "rel", "rel_strict"):
-        for name in ("precision", "recall", "f1"):
-            metrics[f"test_{task}_{name}"] = value
-            metrics[f"test_{task}_macro_{name}"] = macro
-    return metrics
-
-
-def test_mean_and_sample_std_micro_and_macro():
-    runs = [
-        {"metrics": fake_metrics(0.5, 0.2)},
-        {"metrics": fake_metrics(0.7, 0.4)},
-        {"metrics": fake_metrics(0.6, 0.3)},
-    ]
-    micro = aggregate(runs, "micro")
-    assert micro["rel_f1"]["mean"] == pytest.approx(0.6)
-    # sample std of 0.5, 0.7, 0.6: sqrt(((.1)^2 + (.1)^2 + 0) / 2) = 0.1
-    assert micro["rel_f1"]["std"] == pytest.approx(0.1)
-    assert micro["ner_precision"]["runs"] == 3
-    macro = aggregate(runs, "macro")
-    assert macro["rel_strict_recall"]["mean"] == pytest.approx(0.3)
-    assert aggregate(runs[:1], "micro")["rel_f1"]["std"] == 0.0
-
-
-def test_runs_are_planned_per_fold_and_seed(tmp_path):
-    runs = plan_runs(["a/ade.jsonnet"], [1, 2], [0, 3])
-    assert [(r.fold, r.seed) for r in runs] == [(0, 1), (0, 2), (3, 1), (3, 2)]
-    assert runs[2].directory(tmp_path) == tmp_path / "ade" / "fold_3" / "seed_1"
-    assert plan_runs(["conll04.jsonnet"], [5], None)[0].directory(tmp_path) == tmp_path / "conll04" / "seed_5"
 
 
 def test_finished_runs_are_not_trained_again(tmp_path):

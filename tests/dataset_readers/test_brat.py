@@ -5,7 +5,7 @@ import shutil
 import pytest
 from allennlp.data.token_indexers import PretrainedTransformerMismatchedIndexer
 
-from spert_mt_plugin.dataset_readers import BratReader, DataError, EntityRelationTypes
+from spert_mt_plugin.dataset_readers import BratReader, DataError
 from tests.conftest import FIXTURES, TINY_BERT
 
 BRAT = FIXTURES / "brat"
@@ -35,13 +35,6 @@ def annotations(instances):
             ],
         )
     return result
-
-
-def test_annotation_conf_is_a_types_file():
-    types = EntityRelationTypes.from_file(CONF)
-    assert types.entity_types == ["Person", "Organization", "Location"]
-    assert types.relation_types == ["Works_For", "Located_In", "Married_To"]
-    assert types.symmetric_relations == {"Married_To"}
 
 
 def test_brat_folder_becomes_sentences_with_their_annotation(tmp_path, caplog):
@@ -177,16 +170,3 @@ def test_model_trains_on_a_brat_folder(tmp_path):
     train_model_from_file(str(FIXTURES / "experiment.jsonnet"), str(tmp_path / "run"), json.dumps(overrides))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "test_ner_f1" in metrics and metrics["training_loss"] > 0
-
-
-def test_a_relative_report_file_goes_into_the_runs_folder(tmp_path):
-    from spert_mt_plugin.dataset_readers.raw_text_reader import report_path
-
-    assert report_path("report.jsonl", str(tmp_path / "run")) == str(tmp_path / "run" / "report.jsonl")
-    assert report_path("/abs/report.jsonl", str(tmp_path / "run")) == "/abs/report.jsonl"
-    assert report_path("report.jsonl", None) == "report.jsonl"
-    assert report_path(None, str(tmp_path)) is None
-    # AllenNLP passes the run's folder when it builds the reader for training
-    reader = make_reader(types_file=CONF, report_file="brat_report.jsonl", serialization_dir=str(tmp_path / "run"))
-    list(reader.read(str(BRAT)))
-    assert (tmp_path / "run" / "brat_report.jsonl").read_text().count("\n") == len(reader.last_report) > 0

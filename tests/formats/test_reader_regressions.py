@@ -152,22 +152,3 @@ def test_brat_sentences_joined_by_entities_in_any_line_order(tmp_path):
     [(tokens, entities, _)] = brat_sentences(tmp_path, text, ann)
     assert tokens == ["Bob", "left", ".", "Eve", "came", ".", "Acme", "grew", ".", "Oslo", "won", "."]
     assert entities == [(1, 7, "Person"), (6, 10, "Org")]
-
-
-def test_brat_repeated_id_is_a_data_error(tmp_path):
-    # the second T1 silently replaced the first
-    with pytest.raises(DataError, match=r"doc.ann, line 2: the id T1 is already used on line 1"):
-        brat_sentences(tmp_path, "Bob met Eve.", "T1\tPerson 0 3\tBob\nT1\tPerson 8 11\tEve\n")
-
-
-@pytest.mark.parametrize(
-    "text, ann, message",
-    [
-        (b"Bob \xff left.", "T1\tPerson 0 3\tBob\n", r"doc.txt, line 1: not UTF-8 text"),
-        ("Bob left.", b"T1\tPerson 0 3\tBob\nT2\tPerson 4 8\tl\xefft\n", r"doc.ann, line 2: not UTF-8 text"),
-    ],
-)
-def test_brat_files_that_are_not_utf8_are_data_errors(tmp_path, text, ann, message):
-    # was UnicodeDecodeError
-    with pytest.raises(DataError, match=message):
-        brat_sentences(tmp_path, text, ann)

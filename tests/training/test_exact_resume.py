@@ -1,8 +1,9 @@
 """
 A resumed run is the run it would have been.
 
-The fast tests check the pieces: the generator states, where `ResumingDataLoader` puts them back,
-the atomic checkpointer and `spert-experiments`' callbacks. The slow ones kill fixture trainings
+The pieces have their own tests: the generator states and where `ResumingDataLoader` puts them
+back in test_random_state.py, the atomic checkpointer in test_checkpointer.py. The fast tests here
+check their registered names and `spert-experiments`' callbacks. The slow ones kill fixture trainings
 with SIGKILL (at a random epoch boundary, a random moment inside an epoch, and just after a
 checkpoint inside an epoch), resume them (`allennlp train --recover`, `spert-experiments`) and
 require the final metrics of an uninterrupted run of the same seed, bit for bit.
@@ -13,7 +14,6 @@ inside the epoch, exactly too (the training figures AllenNLP reports for that on
 its remaining batches; every later figure is the uninterrupted run's).
 """
 
-import io
 import json
 import os
 import random
@@ -23,21 +23,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Dict, List, Tuple
 
-import numpy
 import pytest
-import torch
-from allennlp.data import DataLoader
-from allennlp.training.trainer import TrainerCheckpoint
 
 from spert_mt_plugin.training.checkpointer import AtomicCheckpointer
-from spert_mt_plugin.training.random_state import (
-    RandomStateCallback,
-    generator_states,
-    set_generator_states,
-)
+from spert_mt_plugin.training.random_state import RandomStateCallback
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 SEED = 13
@@ -58,25 +49,6 @@ UNCOMPARED = ("duration", "memory")
 # --- the pieces ---------------------------------------------------------------------------------
 
 
-def draws() -> List[float]:
-    """One number from each generator (as negative sampling, dropout and shuffling draw)."""
-    return [random.random(), float(numpy.random.rand()), torch.rand(1).item()]
-
-
-def seed_all(seed: int) -> None:
-    random.seed(seed)
-    numpy.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def through_a_checkpoint_file(state):
-    """`state` saved and loaded back as AllenNLP loads its checkpoints (torch.load, weights only)."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    return torch.load(buffer)
-
-
 def test_the_names_are_registered():
     from allennlp.training.callbacks import TrainerCallback
     from allennlp.training.checkpointer import Checkpointer
@@ -85,157 +57,6 @@ def test_the_names_are_registered():
 
     assert TrainerCallback.by_name("spert_random_state") is RandomStateCallback
     assert Checkpointer.by_name("spert_atomic") is AtomicCheckpointer
-
-
-def test_reading_the_states_draws_nothing_and_restoring_them_repeats_the_draws():
-    seed_all(5)
-    states = generator_states()
-    first = draws()
-    seed_all(5)
-    generator_states()
-    assert draws() == first
-    draws()
-    set_generator_states(through_a_checkpoint_file(states))
-    assert draws() == first
-
-
-class ShuffledNumbers(DataLoader):
-    """Six one-number batches in an order Python's generator shuffles anew at every pass, as AllenNLP's loader does."""
-
-    def __len__(self) -> int:
-        return 6
-
-    def __iter__(self):
-        order = list(range(6))
-        random.shuffle(order)
-        for number in order:
-            yield {"number": number}
-
-
-def train_and_checkpoint(epochs: int, checkpoint_at: Tuple[int, int]):
-    """
-    A trainer's use of the generators: per batch the batch and three draws, per epoch one more
-    draw (validation). Returns the record of every epoch and the callback's state at
-    `checkpoint_at` (epoch, batches done in it; batches 0: at the end of the previous epoch).
-    """
-    seed_all(SEED)
-    callback = RandomStateCallback("unused")
-    trainer = SimpleNamespace(data_loader=ShuffledNumbers())
-    callback.on_start(trainer)
-    record, state = [], None
-    for epoch in range(epochs):
-        if checkpoint_at == (epoch, 0):
-            state = through_a_checkpoint_file(callback.state_dict())
-        epoch_record = []
-        for done, batch in enumerate(trainer.data_loader, start=1):
-            epoch_record.append((batch["number"], draws()))
-            if checkpoint_at == (epoch, done):
-                state = through_a_checkpoint_file(callback.state_dict())
-        epoch_record.append(draws())
-        callback.on_epoch(trainer, {}, epoch)
-        record.append(epoch_record)
-    if checkpoint_at == (epochs, 0):
-        state = through_a_checkpoint_file(callback.state_dict())
-    return record, state
-
-
-def resume(epochs: int, state, checkpoint_at: Tuple[int, int]):
-    """As AllenNLP resumes: the same seeds, then the epochs done passed over without training, then training."""
-    seed_all(SEED)
-    # Another start than the interrupted run's: the restored states must be all that counts.
-    draws()
-    callback = RandomStateCallback("unused")
-    callback.load_state_dict(state)
-    trainer = SimpleNamespace(data_loader=ShuffledNumbers())
-    callback.on_start(trainer)
-    record = []
-    for epoch in range(epochs):
-        epoch_record = []
-        for done, batch in enumerate(trainer.data_loader, start=1):
-            if (epoch, done) <= checkpoint_at:
-                continue
-            epoch_record.append((batch["number"], draws()))
-        if epoch >= checkpoint_at[0]:
-            epoch_record.append(draws())
-            callback.on_epoch(trainer, {}, epoch)
-        record.append(epoch_record)
-    return record
-
-
-@pytest.mark.parametrize("checkpoint_at", [(2, 0), (2, 3), (3, 6)], ids=["epoch end", "inside", "last batch"])
-def test_a_resumed_loop_draws_what_the_uninterrupted_one_drew(checkpoint_at):
-    original, state = train_and_checkpoint(5, checkpoint_at)
-    resumed = resume(5, state, checkpoint_at)
-    epoch, done = checkpoint_at
-    assert resumed[epoch + 1 :] == original[epoch + 1 :]
-    assert resumed[epoch] == original[epoch][done:]
-
-
-def test_a_run_resumed_after_its_last_epoch_reports_that_epoch_and_tests_with_its_generators(tmp_path):
-    # It trains nothing, so AllenNLP's final metrics would hold the best epoch's figures only.
-    _, state = train_and_checkpoint(3, (3, 0))
-    after_training = draws()
-    (tmp_path / "metrics_epoch_2.json").write_text(json.dumps({"epoch": 2, "training_loss": 0.5, "best_epoch": 1}))
-    callback = RandomStateCallback(str(tmp_path))
-    callback.load_state_dict(state)
-    trainer = SimpleNamespace(data_loader=ShuffledNumbers())
-    callback.on_start(trainer)
-    for _ in range(3):
-        list(trainer.data_loader)
-    metrics = {"best_epoch": 1, "best_validation_loss": 0.25}
-    callback.on_end(trainer, metrics=metrics)
-    assert metrics == {"best_epoch": 1, "best_validation_loss": 0.25, "epoch": 2, "training_loss": 0.5}
-    assert draws() == after_training
-
-
-def save(checkpointer: AtomicCheckpointer, epochs: int, is_best: bool, weight: float) -> None:
-    trainer_state = {
-        "epochs_completed": epochs,
-        "batches_in_epoch_completed": 0,
-        "metric_tracker": {"is_best_so_far": is_best},
-        "best_model_filename": None,
-    }
-    trainer = SimpleNamespace(
-        get_checkpoint_state=lambda: TrainerCheckpoint({"w": torch.tensor(weight)}, trainer_state)
-    )
-    checkpointer.save_checkpoint(trainer)
-
-
-def test_the_checkpointer_keeps_allennlps_files_and_leaves_no_partial_one(tmp_path):
-    checkpointer = AtomicCheckpointer(tmp_path, keep_most_recent_by_count=2)
-    for epochs in (1, 2, 3):
-        save(checkpointer, epochs, True, float(epochs))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "model_state_e2_b0.th",
-        "model_state_e3_b0.th",
-        "training_state_e2_b0.th",
-        "training_state_e3_b0.th",
-    ]
-    model_state, training_state = checkpointer.load_checkpoint()
-    assert model_state["w"].item() == 3.0 and training_state["epochs_completed"] == 3
-
-
-@pytest.mark.parametrize("best_file", ["stale", "missing"])
-def test_a_resumed_best_epoch_has_its_weights_in_best_th(tmp_path, best_file):
-    # A kill between the checkpoint of a best epoch and the trainer's update of best.th leaves the
-    # older best weights there, or (inside the trainer's remove-then-link) none.
-    checkpointer = AtomicCheckpointer(tmp_path)
-    save(checkpointer, 1, True, 1.0)
-    save(checkpointer, 2, True, 2.0)
-    if best_file == "stale":
-        torch.save({"w": torch.tensor(1.0)}, tmp_path / "best.th")
-    _, training_state = AtomicCheckpointer(tmp_path).load_checkpoint()
-    assert torch.load(tmp_path / "best.th")["w"].item() == 2.0
-    assert training_state["best_model_filename"] == str(tmp_path / "best.th")
-
-
-def test_best_th_is_left_alone_after_an_epoch_that_was_not_the_best(tmp_path):
-    checkpointer = AtomicCheckpointer(tmp_path)
-    save(checkpointer, 1, True, 1.0)
-    torch.save({"w": torch.tensor(1.0)}, tmp_path / "best.th")
-    save(checkpointer, 2, False, 2.0)
-    AtomicCheckpointer(tmp_path).load_checkpoint()
-    assert torch.load(tmp_path / "best.th")["w"].item() == 1.0
 
 
 def test_spert_experiments_adds_its_progress_callback_to_the_configs_callbacks(tmp_path, monkeypatch):
