@@ -2,7 +2,7 @@
 # The runs behind "Does SpERT.MT beat SpERT here?" (docs/results.md): CoNLL04 Table 1 at the paper's ten seeds
 # (13-22) for SpERT.MT and the SpERT baseline, the paper's Figure 3 on CoNLL04 (20, 60 and 200
 # negative spans and pairs, seeds 13 and 14; the 120 points are Table 1's seeds 13 and 14) and the
-# train -> dev learning curves of both models (seed 13). 20 epochs, bundled encoder, one thread a
+# train -> dev learning curves of both models and of SpERT's heads trained as SpERT.MT (seed 13). 20 epochs, bundled encoder, one thread a
 # run, two queues side by side (SpERT.MT in one, the baseline in the other, so that paired seeds
 # finish together). After each run its test-set predictions are written next to its metrics
 # (test_predictions.jsonl, one SpERT JSON object per test sentence, in file order): the paired
@@ -45,7 +45,10 @@ queue() {
     case $part in
       table1) for seed in 13 14 15 16 17 18 19 20 21 22; do run "conll04$suffix" $seed; done ;;
       figure3) for n in 20 200 60; do for seed in 13 14; do run "conll04${suffix}_neg$n" $seed; done; done ;;
-      curves) run "conll04_dev$suffix" 13 ;;
+      curves)
+        run "conll04_dev$suffix" 13
+        # SpERT's heads trained as SpERT.MT trains: what the training setting alone adds.
+        [ -z "$suffix" ] || run conll04_dev_spert_heads 13 ;;
       *) echo "unknown part '$part' (table1, figure3 or curves)" >&2; return 2 ;;
     esac
   done

@@ -62,13 +62,14 @@ for part in "${PARTS[@]}"; do
         --title "CoNLL04 test, bundled MiniLM-L6, 20 epochs, seeds 13-14" \
         -o results/figure3_conll04/figure3.png ;;
     curves)
-      for config in conll04_dev conll04_dev_spert; do
+      for config in conll04_dev conll04_dev_spert conll04_dev_spert_heads; do
         grep -qs test_rel_f1 "$RUNS/$config/seed_13/metrics.json" || { echo "curves: $config seed 13 not finished" >&2; continue 2; }
       done
-      "$A" spert-experiments training_configs/conll04_dev{,_spert}.jsonnet --seeds 13 -o "$RUNS" \
+      "$A" spert-experiments training_configs/conll04_dev{,_spert,_spert_heads}.jsonnet --seeds 13 -o "$RUNS" \
         --export results/curves_conll04 --table-only >/dev/null
       C=results/curves_conll04
-      "$A" spert-plot $C/conll04_dev/seed_13 $C/conll04_dev_spert/seed_13 --labels SpERT.MT "SpERT baseline" \
+      "$A" spert-plot $C/conll04_dev/seed_13 $C/conll04_dev_spert/seed_13 $C/conll04_dev_spert_heads/seed_13 \
+        --labels SpERT.MT "SpERT baseline" "SpERT heads, SpERT.MT training" \
         --title "CoNLL04 train → dev, bundled MiniLM-L6, seed 13" --reference "SpERT baseline" \
         -o $C/learning_curves.png | tee $C/learning_speed.txt ;;
     *) echo "unknown part '$part' (table1, figure3 or curves)" >&2; exit 2 ;;
