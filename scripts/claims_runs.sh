@@ -2,9 +2,9 @@
 # The runs behind "Does SpERT.MT beat SpERT here?" (docs/results.md): CoNLL04 Table 1 at the paper's ten seeds
 # (13-22) for SpERT.MT and the SpERT baseline, the paper's Figure 3 on CoNLL04 (20, 60 and 200
 # negative spans and pairs, seeds 13 and 14; the 120 points are Table 1's seeds 13 and 14) and the
-# train -> dev learning curves of both models and of SpERT's heads trained as SpERT.MT (seed 13). 20 epochs, bundled encoder, one thread a
-# run, two queues side by side (SpERT.MT in one, the baseline in the other, so that paired seeds
-# finish together). After each run its test-set predictions are written next to its metrics
+# train -> dev learning curves of both models and of SpERT's heads trained as SpERT.MT (seed 13).
+# 20 epochs, bundled encoder, one thread a run, two queues side by side (SpERT.MT in one, the
+# baseline in the other, so that paired seeds finish together). After each run its test-set predictions are written next to its metrics
 # (test_predictions.jsonl, one SpERT JSON object per test sentence, in file order): the paired
 # significance test of `spert-experiments` reads them.
 #

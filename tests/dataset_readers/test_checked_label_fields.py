@@ -4,7 +4,16 @@ import pytest
 from allennlp.data import Batch
 
 from spert_mt_plugin.dataset_readers import DataError
-from tests.dataset_readers.test_span_relation_reader import make_reader, tensors
+from tests.dataset_readers.readers_common import make_reader, tensors
+
+
+def bob_left_acme(orig_id, relation_type):
+    return {
+        "tokens": ["Bob", "left", "Acme"],
+        "orig_id": orig_id,
+        "entities": [{"start": 0, "end": 1, "type": "Person"}, {"start": 2, "end": 3, "type": "Organization"}],
+        "relations": [{"head": 0, "tail": 1, "type": relation_type}],
+    }
 
 
 def test_unknown_label_without_types_file_names_file_and_document_when_indexed(tmp_path):
@@ -12,30 +21,14 @@ def test_unknown_label_without_types_file_names_file_and_document_when_indexed(t
     path.write_text(
         json.dumps(
             [
-                {
-                    "tokens": ["Bob", "left", "Acme"],
-                    "orig_id": "good",
-                    "entities": [
-                        {"start": 0, "end": 1, "type": "Person"},
-                        {"start": 2, "end": 3, "type": "Organization"},
-                    ],
-                    "relations": [{"head": 0, "tail": 1, "type": "Works_For"}],
-                },
+                bob_left_acme("good", "Works_For"),
                 {
                     "tokens": ["Eve", "left"],
                     "orig_id": "typo",
                     "entities": [{"start": 0, "end": 1, "type": "Persn"}],
                     "relations": [],
                 },
-                {
-                    "tokens": ["Bob", "left", "Acme"],
-                    "orig_id": "typo2",
-                    "entities": [
-                        {"start": 0, "end": 1, "type": "Person"},
-                        {"start": 2, "end": 3, "type": "Organization"},
-                    ],
-                    "relations": [{"head": 0, "tail": 1, "type": "Works_at"}],
-                },
+                bob_left_acme("typo2", "Works_at"),
             ]
         )
     )

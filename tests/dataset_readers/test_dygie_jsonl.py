@@ -4,7 +4,7 @@ import pytest
 
 from spert_mt_plugin.dataset_readers import DataError, DygieJsonlReader
 from tests.conftest import FIXTURES
-from tests.dataset_readers.test_span_relation_reader import SENTENCES, make_reader
+from tests.dataset_readers.readers_common import SENTENCES, make_reader
 
 
 def test_dygie_reader_gives_the_same_sentences_as_spert_json():

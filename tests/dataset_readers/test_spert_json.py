@@ -3,7 +3,7 @@ import json
 import pytest
 
 from spert_mt_plugin.dataset_readers import DataError
-from tests.dataset_readers.test_span_relation_reader import SENTENCES, make_reader
+from tests.dataset_readers.readers_common import SENTENCES, make_reader
 
 
 def test_reads_every_fixture_sentence_with_its_annotation():
