@@ -36,9 +36,10 @@ for part in "${PARTS[@]}"; do
         --export results/table_conll04 --results table1 --table-only >/dev/null
       echo "results/table_conll04/table1.md (seeds $seeds)" ;;
     figure3)
-      sweep_mt=() sweep_spert=()
+      sweep_mt=() sweep_spert=() partial=""
       for n in 20 60 200; do
         seeds=$(finished_pairs "conll04_neg$n" 13 14)
+        [ "${seeds% }" = "13 14" ] || partial=", partial: runs per point in figure3.md"
         [ -n "$seeds" ] || { echo "figure3: no finished pair of runs with $n negatives" >&2; continue; }
         # shellcheck disable=SC2086
         "$A" spert-experiments training_configs/conll04{,_spert}_neg$n.jsonnet --seeds $seeds -o "$RUNS" \
@@ -59,7 +60,7 @@ for part in "${PARTS[@]}"; do
       [ ${#sweep_mt[@]} -gt 0 ] || { echo "figure3: no runs" >&2; continue; }
       "$A" spert-sweep --series SpERT.MT "${sweep_mt[@]}" --series "SpERT baseline" "${sweep_spert[@]}" \
         --parameter model.negative_entities --parameter-label "negative spans = negative pairs per sentence" \
-        --title "CoNLL04 test, bundled MiniLM-L6, 20 epochs, seeds 13-14" \
+        --title "CoNLL04 test, bundled MiniLM-L6, 20 epochs, seeds 13-14$partial" \
         -o results/figure3_conll04/figure3.png ;;
     curves)
       for config in conll04_dev conll04_dev_spert conll04_dev_spert_heads; do
