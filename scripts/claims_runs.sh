@@ -4,9 +4,9 @@
 # negative spans and pairs, seeds 13 and 14; the 120 points are Table 1's seeds 13 and 14) and the
 # train -> dev learning curves of both models and of SpERT's heads trained as SpERT.MT (seed 13).
 # 20 epochs, bundled encoder, one thread a run, two queues side by side (SpERT.MT in one, the
-# baseline in the other, so that paired seeds finish together). After each run its test-set predictions are written next to its metrics
-# (test_predictions.jsonl, one SpERT JSON object per test sentence, in file order): the paired
-# significance test of `spert-experiments` reads them.
+# baseline in the other, so that paired seeds finish together). After each run its test-set
+# predictions are written next to its metrics (test_predictions.jsonl, one SpERT JSON object per
+# test sentence, in file order): the paired significance test of `spert-experiments` reads them.
 #
 # Usage: bash scripts/claims_runs.sh [table1|figure3|curves ...]   (default: all, in that order)
 # Interrupt it at any time; run it again and finished runs are skipped, unfinished ones resumed.

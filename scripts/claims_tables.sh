@@ -13,6 +13,7 @@ RUNS=${RUNS:-experiments/claims}
 A=${ALLENNLP:-.venv/bin/allennlp}
 PARTS=("$@")
 [ ${#PARTS[@]} -gt 0 ] || PARTS=(table1 figure3 curves)
+FIGURE3_SEEDS="13 14"
 
 # The seeds among $2.. whose runs of both configs $1 and $1_spert' finished (with test figures).
 finished_pairs() {
@@ -38,8 +39,9 @@ for part in "${PARTS[@]}"; do
     figure3)
       sweep_mt=() sweep_spert=() partial=""
       for n in 20 60 200; do
-        seeds=$(finished_pairs "conll04_neg$n" 13 14)
-        [ "${seeds% }" = "13 14" ] || partial=", partial: runs per point in figure3.md"
+        # shellcheck disable=SC2086
+        seeds=$(finished_pairs "conll04_neg$n" $FIGURE3_SEEDS)
+        [ "${seeds% }" = "$FIGURE3_SEEDS" ] || partial=", partial: runs per point in figure3.md"
         [ -n "$seeds" ] || { echo "figure3: no finished pair of runs with $n negatives" >&2; continue; }
         # shellcheck disable=SC2086
         "$A" spert-experiments training_configs/conll04{,_spert}_neg$n.jsonnet --seeds $seeds -o "$RUNS" \
@@ -49,8 +51,8 @@ for part in "${PARTS[@]}"; do
           sweep_spert+=("results/figure3_conll04/conll04_spert_neg$n/seed_$seed")
         done
       done
-      # The 120 points are Table 1's runs of seeds 13 and 14.
-      for seed in 13 14; do
+      # The 120 points are Table 1's runs of the same seeds.
+      for seed in $FIGURE3_SEEDS; do
         if [ -f "results/table_conll04/conll04/seed_$seed/metrics.json" ] \
           && [ -f "results/table_conll04/conll04_spert/seed_$seed/metrics.json" ]; then
           sweep_mt+=("results/table_conll04/conll04/seed_$seed")
@@ -60,7 +62,7 @@ for part in "${PARTS[@]}"; do
       [ ${#sweep_mt[@]} -gt 0 ] || { echo "figure3: no runs" >&2; continue; }
       "$A" spert-sweep --series SpERT.MT "${sweep_mt[@]}" --series "SpERT baseline" "${sweep_spert[@]}" \
         --parameter model.negative_entities --parameter-label "negative spans = negative pairs per sentence" \
-        --title "CoNLL04 test, bundled MiniLM-L6, 20 epochs, seeds 13-14$partial" \
+        --title "CoNLL04 test, bundled MiniLM-L6, 20 epochs, seeds ${FIGURE3_SEEDS// /-}$partial" \
         -o results/figure3_conll04/figure3.png ;;
     curves)
       for config in conll04_dev conll04_dev_spert conll04_dev_spert_heads; do

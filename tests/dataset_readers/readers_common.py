@@ -8,8 +8,6 @@ from spert_mt_plugin.vocabulary import TypesFileVocabulary
 from tests.conftest import FIXTURES, TINY_BERT
 
 TYPES = str(FIXTURES / "data" / "types.json")
-
-
 SENTENCES = str(FIXTURES / "data" / "sentences.json")
 
 
