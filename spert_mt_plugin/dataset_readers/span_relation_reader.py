@@ -149,7 +149,7 @@ class SpanRelationReader(DatasetReader):
             label raises when the instance is indexed.
         given_entities : `List[Tuple[int, int, Optional[str]]]`, optional
             The user's own entities as `(start, exclusive end, type or None)`: the model predicts
-            the relations among exactly these (field `given_spans`). Not checked here: the
+            the relations among exactly these (fields `given_spans`, `given_labels`). Not checked here: the
             predictor checks them first (`SpertMTPredictor.predict_sentences`, with
             `predictors.given_entities`: spans within the sentence, types of the model).
         """
@@ -162,8 +162,11 @@ class SpanRelationReader(DatasetReader):
         metadata: Dict[str, Any] = {"tokens": list(tokens), "doc_id": doc_id}
         if given_entities is not None:
             given = [(int(start), int(end), label) for start, end, label in given_entities]
-            metadata["given_entities"] = given
             fields["given_spans"] = SpanListField([(start, end - 1) for start, end, _ in given], text)
+            # "NA" asks the model for its best type.
+            fields["given_labels"] = CheckedSequenceLabelField(
+                [label or NO_ENTITY for _, _, label in given], fields["given_spans"], label_namespace=ENTITY_LABELS
+            )
         if entities is not None:
             entities = [(int(s), int(e), str(t)) for s, e, t in entities]
             relations = [(int(h), int(t), str(r)) for h, t, r in (relations or [])]

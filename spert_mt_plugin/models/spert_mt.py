@@ -214,6 +214,7 @@ class SpertMT(Model):
         entity_spans: Optional[Tensor] = None,
         relations: Optional[Tensor] = None,
         given_spans: Optional[Tensor] = None,
+        given_labels: Optional[Tensor] = None,
     ) -> Dict[str, Any]:
         """
         # Parameters
@@ -231,8 +232,10 @@ class SpertMT(Model):
             pair, and the relation label id of each ordered pair of them (`-1` for none).
         given_spans : `Tensor`, optional, `(batch, num_given, 2)`
             The user's entities (inclusive word indices, `-1` padding): the prediction keeps
-            exactly these as entities and predicts the relations among them. Their types are the
-            metadata's `given_entities` types where given, else the model's best type.
+            exactly these as entities and predicts the relations among them.
+        given_labels : `Tensor`, optional, `(batch, num_given)`
+            The entity label id of each given entity: its type where the user gave one, `"NA"`
+            where the model's best type is wanted.
 
         # Returns
 
@@ -260,7 +263,7 @@ class SpertMT(Model):
         if given_spans is None:
             entities = self._predicted_entities(spans, span_mask, span_vectors, entity_output)
         else:
-            entities = self._given_entities(table, cls, given_spans, metadata)
+            entities = self._given_entities(table, cls, given_spans, given_labels)
         output["entities"], output["relations"] = self._decode(table, entities)
         output["tokens"] = [m["tokens"] for m in metadata]
         output["doc_id"] = [m.get("doc_id") for m in metadata]
@@ -422,9 +425,7 @@ class SpertMT(Model):
             is_entity,
         )
 
-    def _given_entities(
-        self, table: RangeMaxTable, cls: Tensor, given_spans: Tensor, metadata: List[Dict[str, Any]]
-    ) -> Entities:
+    def _given_entities(self, table: RangeMaxTable, cls: Tensor, given_spans: Tensor, given_labels: Tensor) -> Entities:
         """
         The user's entities with the model's own view of them: c(s), the entity logits p(s) the
         relation head reads, and the score of their type (the given one, else the best).
@@ -432,15 +433,8 @@ class SpertMT(Model):
         span_vectors = span_representation(table, given_spans, self._width_embedding)
         output = self._classify_entities(span_vectors, cls)
         class_scores = self._entity_head.class_scores(output)
-        entity_class = class_scores.argmax(dim=-1)
-        given_types = [
-            [self._labels.entity_types.index(t) if t else -1 for _, _, t in m["given_entities"]] for m in metadata
-        ]
-        width = given_spans.size(1)
-        given_class = torch.tensor(
-            [types + [-1] * (width - len(types)) for types in given_types], dtype=torch.long, device=given_spans.device
-        ).view(len(given_types), width)
-        entity_class = torch.where(given_class >= 0, given_class, entity_class)
+        given_class = self._labels.entity_classes(given_labels, given_spans[..., 0] >= 0)
+        entity_class = torch.where(given_class >= 0, given_class, class_scores.argmax(dim=-1))
         entity_score = class_scores.gather(-1, entity_class.unsqueeze(-1)).squeeze(-1)
         return Entities(
             given_spans,

@@ -50,6 +50,17 @@ def test_relations_become_a_labelled_matrix_over_gold_entities():
     assert batch["entity_spans"][0].tolist() == [[0, 1], [4, 5], [7, 7]]
 
 
+def test_given_entities_become_spans_and_labels_with_na_for_untyped_ones():
+    instance = make_reader().text_to_instance(
+        ["Ada", "works", "for", "Acme", "."], given_entities=[(0, 1, "Person"), (3, 4, None)]
+    )
+    vocab, batch = tensors([instance])
+    assert batch["given_spans"].tolist() == [[[0, 0], [3, 3]]]
+    person, na = (vocab.get_token_index(label, "entity_labels") for label in ("Person", "NA"))
+    assert batch["given_labels"].tolist() == [[person, na]]
+    assert "span_labels" not in batch
+
+
 def test_sentence_without_entities_has_no_entity_spans_and_pads_in_a_batch():
     alone = make_reader().text_to_instance(["It", "rained", "."], [], [])
     _, batch = tensors([alone])
