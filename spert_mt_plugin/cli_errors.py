@@ -30,10 +30,11 @@ def is_known(error: BaseException) -> bool:
     """Whether `error` is one whose message says all a user needs (see the module)."""
     from allennlp.common.checks import ConfigurationError
 
+    from spert_mt_plugin.corpus.sharding import CorpusError
     from spert_mt_plugin.predictors.spert_mt import InputError
     from spert_mt_plugin.results.runs import ResultsError
 
-    if isinstance(error, (ConfigurationError, InputError, ResultsError, FileNotFoundError)):
+    if isinstance(error, (ConfigurationError, InputError, ResultsError, CorpusError, FileNotFoundError)):
         return True
     # jsonnet's errors: the message starts with the kind and names the file, line and column.
     return isinstance(error, RuntimeError) and str(error).startswith(("RUNTIME ERROR", "STATIC ERROR"))

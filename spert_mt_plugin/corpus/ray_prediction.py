@@ -1,0 +1,376 @@
+"""
+Corpus-scale prediction on Ray Data: a trained model over JSON Lines or Parquet files, on the
+cores and GPUs of a Ray cluster, with sharded, resumable output (`corpus.sharding`).
+
+The job is one Ray Data pipeline:
+
+1. a dataset of the shards not done yet, one block each;
+2. `flat_map` reads each shard's rows, on the driver's node (the input files need to exist only
+   there; reading is cheap next to the model), a block per piece of `batch_size` rows, so that
+   all actors share every shard;
+3. `map_batches` with `ShardPredictor`, a pool of actors, each of which loads the archive once and
+   predicts `batch_size` rows at a time with the package's Predictor, exactly as `allennlp predict`
+   does (an actor per `cpus_per_actor` cores, or per `gpus_per_actor` GPUs);
+4. the driver streams the predictions back (`iter_batches`) and writes each shard's file once all
+   its rows have come, in input order.
+
+Ray schedules and retries the work; nothing here assigns rows to actors. A bad input row (not
+JSON, not UTF-8, not an input the predictor takes) becomes an error row naming its file and line;
+it never stops the job, and neither does a row whose prediction raises.
+"""
+
+import json
+import logging
+import os
+import resource
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from spert_mt_plugin.corpus.sharding import (
+    CorpusError,
+    OutputRow,
+    Shard,
+    ShardWriter,
+    file_fingerprints,
+    input_files,
+    plan_shards,
+    read_shard,
+    shard_record,
+)
+
+logger = logging.getLogger(__name__)
+
+# The predictor's own messages name the input as "input: ..."; here the row is named instead.
+_PREDICTOR_PREFIX = "input: "
+
+
+@dataclass
+class CorpusSummary:
+    """What a `predict_corpus` call did; also written to the output folder as `_summary.json`."""
+
+    shards: int
+    shards_written: int
+    shards_skipped: int
+    rows: int
+    errors: int
+    seconds: float
+    actors: int
+    rows_per_node: Dict[str, int] = field(default_factory=dict)
+    peak_memory_mb_per_actor: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def _shard_rows(record: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The `flat_map` step: the rows of one shard, with the shard's number."""
+    shard = Shard(**dict(record, pieces=()))
+    return [
+        {"shard": shard.index, "position": position, "text": text, "problem": problem}
+        for position, text, problem in read_shard(shard)
+    ]
+
+
+def _without_nulls(value: Any) -> Any:
+    # A Parquet file stores a key that a row lacks as null; the predictor treats a present key as given.
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+class ShardPredictor:
+    """
+    The `map_batches` actor: loads the archive once (`archives.load_predictor`, with the
+    predictor's arguments, as `allennlp predict --predictor-args` gives them) and turns a batch of
+    rows into predictions or errors. `torch_threads` bounds its torch threads to its share of cores.
+    """
+
+    def __init__(
+        self, archive: str, predictor_args: Dict[str, Any], cuda_device: int, torch_threads: Optional[int]
+    ) -> None:
+        import ray
+        import torch
+
+        import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor in this worker)
+        from spert_mt_plugin.archives import load_predictor
+
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+        self._predictor = load_predictor(archive, cuda_device=cuda_device, **predictor_args)
+        context = ray.get_runtime_context()
+        self._node = context.get_node_id()
+        self._actor = context.get_actor_id() or f"pid-{os.getpid()}"
+
+    def __call__(self, batch):
+        import pyarrow as pa
+
+        columns = batch.to_pydict()
+        results: List[Tuple[Optional[str], Optional[str]]] = [(None, problem) for problem in columns["problem"]]
+        readable: List[Tuple[int, Any]] = []
+        for index, (text, problem) in enumerate(zip(columns["text"], columns["problem"])):
+            if problem is not None:
+                continue
+            try:
+                readable.append((index, _without_nulls(json.loads(text))))
+            except json.JSONDecodeError as error:
+                results[index] = (None, f"not valid JSON ({error.msg})")
+        for (index, _), result in zip(readable, self._predict([value for _, value in readable])):
+            results[index] = result
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        count = len(results)
+        return pa.table(
+            {
+                "shard": pa.array(columns["shard"], type=pa.int64()),
+                "position": pa.array(columns["position"], type=pa.int64()),
+                "prediction": pa.array([prediction for prediction, _ in results], type=pa.string()),
+                "error": pa.array([error for _, error in results], type=pa.string()),
+                "node": pa.array([self._node] * count, type=pa.string()),
+                "actor": pa.array([self._actor] * count, type=pa.string()),
+                "peak_memory_mb": pa.array([peak_mb] * count, type=pa.float64()),
+            }
+        )
+
+    def _predict(self, inputs: List[Any]) -> List[Tuple[Optional[str], Optional[str]]]:
+        """`(prediction JSON, None)` or `(None, error)` per input: batched, and one by one if the batch fails."""
+        from spert_mt_plugin.predictors.spert_mt import InputError
+
+        if not inputs:
+            return []
+        try:
+            return [(self._dump(output), None) for output in self._predictor.predict_batch_json(inputs)]
+        except Exception:
+            # Some input of the batch is bad: find which, predicting each alone (results do not
+            # depend on batching, docs/serving.md).
+            pass
+        results: List[Tuple[Optional[str], Optional[str]]] = []
+        for value in inputs:
+            try:
+                results.append((self._dump(self._predictor.predict_json(value)), None))
+            except InputError as error:
+                message = str(error)
+                results.append(
+                    (None, message[len(_PREDICTOR_PREFIX) :] if message.startswith(_PREDICTOR_PREFIX) else message)
+                )
+            except Exception as error:
+                logger.exception("prediction failed on an input row")
+                results.append((None, f"prediction failed: {type(error).__name__}: {error}"))
+        return results
+
+    def _dump(self, output: Dict[str, Any]) -> str:
+        return self._predictor.dump_line(output).rstrip("\n")
+
+
+def default_actors(cpus_per_actor: float, gpus_per_actor: float) -> int:
+    """As many actors as the cluster's CPUs (or GPUs, when actors take GPUs) hold."""
+    import ray
+
+    resources = ray.cluster_resources()
+    if gpus_per_actor > 0:
+        count = int(resources.get("GPU", 0) // gpus_per_actor)
+        if count < 1:
+            raise CorpusError(f"the Ray cluster has no GPU for actors of {gpus_per_actor} GPU each (gpus_per_actor)")
+        return count
+    return max(1, int(resources.get("CPU", 1) // cpus_per_actor))
+
+
+def predict_corpus(
+    archive: str,
+    inputs: Sequence[str],
+    output: str,
+    *,
+    output_format: str = "jsonl",
+    rows_per_shard: int = 10_000,
+    batch_size: int = 64,
+    num_actors: Optional[int] = None,
+    cpus_per_actor: float = 1.0,
+    gpus_per_actor: float = 0.0,
+    precision: Optional[str] = None,
+    predictor_args: Optional[Dict[str, Any]] = None,
+    address: Optional[str] = None,
+    progress_interval: float = 30.0,
+) -> CorpusSummary:
+    """
+    Predicts every row of `inputs` (JSON Lines or Parquet files or folders of them, in any form
+    `allennlp predict` takes: `tokens`, `sentence`, `document`, with or without `entities`) into
+    the folder `output`, one `part-NNNNN` file per shard, and returns what it did.
+
+    # Parameters
+
+    archive : `str`
+        The model archive (`model.tar.gz`), readable at this path on every node.
+    output_format : `str`, optional (default = `"jsonl"`)
+        `jsonl` or `parquet` (`corpus.sharding.ShardWriter`).
+    rows_per_shard : `int`, optional (default = `10000`)
+        Most input rows per output file; an interrupted job redoes at most the unfinished shards.
+    batch_size : `int`, optional (default = `64`)
+        Rows an actor predicts at a time (the predictor batches them for the model by length).
+    num_actors : `int`, optional (default = `None`)
+        Actors in the pool; `None`: the cluster's CPUs / `cpus_per_actor` (GPUs / `gpus_per_actor`).
+    cpus_per_actor, gpus_per_actor : `float`, optional (default = `1`, `0`)
+        What each actor reserves; an actor with a GPU predicts on it.
+    precision : `str`, optional (default = `None`)
+        The predictor's `precision` (`float32`, `bfloat16`, `onnx`, `onnx-int8`, `auto`).
+    predictor_args : `Dict[str, Any]`, optional
+        Further predictor arguments (thresholds, `entity_decoding`, `language`, ...).
+    address : `str`, optional (default = `None`)
+        The Ray cluster to join; `None`: `RAY_ADDRESS` if set, else a Ray started on this machine
+        for this call. A Ray already initialised in this process is used as it is.
+    progress_interval : `float`, optional (default = `30`)
+        Seconds between progress lines (logger `spert_mt_plugin.corpus.ray_prediction`).
+    """
+    start = time.perf_counter()
+    if batch_size < 1:
+        raise CorpusError(f"batch_size must be at least 1, got {batch_size}")
+    if num_actors is not None and num_actors < 1:
+        raise CorpusError(f"num_actors must be at least 1, got {num_actors}")
+    if cpus_per_actor <= 0 or gpus_per_actor < 0:
+        raise CorpusError(
+            f"cpus_per_actor must be positive and gpus_per_actor not negative, got {cpus_per_actor}, {gpus_per_actor}"
+        )
+    if not os.path.isfile(archive):
+        raise CorpusError(f"{archive}: no such model archive")
+    arguments = dict(predictor_args or {})
+    if precision is not None:
+        arguments["precision"] = precision
+    files = input_files(inputs)
+    shards = plan_shards(files, rows_per_shard, rows_per_piece=batch_size)
+    writer = ShardWriter(output, output_format)
+    writer.claim(
+        {
+            "archive": os.path.abspath(archive),
+            "inputs": file_fingerprints(files),
+            "rows_per_shard": rows_per_shard,
+            "output_format": output_format,
+            "predictor_args": arguments,
+        }
+    )
+    pending = [shard for shard in shards if not writer.is_done(shard)]
+    summary = CorpusSummary(len(shards), 0, len(shards) - len(pending), 0, 0, 0.0, 0)
+    if pending:
+        _run(
+            archive,
+            pending,
+            writer,
+            summary,
+            batch_size,
+            num_actors,
+            cpus_per_actor,
+            gpus_per_actor,
+            arguments,
+            address,
+            progress_interval,
+        )
+    summary.seconds = time.perf_counter() - start
+    writer.write_summary(dict(asdict(summary), rows_per_second=summary.rows_per_second))
+    return summary
+
+
+def _run(
+    archive: str,
+    pending: List[Shard],
+    writer: ShardWriter,
+    summary: CorpusSummary,
+    batch_size: int,
+    num_actors: Optional[int],
+    cpus_per_actor: float,
+    gpus_per_actor: float,
+    predictor_args: Dict[str, Any],
+    address: Optional[str],
+    progress_interval: float,
+) -> None:
+    import ray
+    from ray.util.placement_group import NODE_ID_LABEL_KEY
+
+    # This machine may have no network: Ray must not try to report usage.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        actors = num_actors or default_actors(cpus_per_actor, gpus_per_actor)
+        summary.actors = actors
+        driver_node = ray.get_runtime_context().get_node_id()
+        # An actor takes whole blocks: a block per piece (a batch's rows) lets all actors share a shard.
+        pieces = [shard_record(piece) for shard in pending for piece in shard.piece_shards()]
+        dataset = ray.data.from_items(pieces, override_num_blocks=len(pieces))
+        dataset = dataset.flat_map(
+            _shard_rows,
+            # No CPU reserved, so that actors holding every core cannot starve it; one task at a time,
+            # so that Ray does not start a worker process per waiting piece.
+            num_cpus=0,
+            concurrency=1,
+            label_selector={NODE_ID_LABEL_KEY: driver_node},
+        )
+        dataset = dataset.map_batches(
+            ShardPredictor,
+            fn_constructor_kwargs={
+                "archive": os.path.abspath(archive),
+                "predictor_args": predictor_args,
+                "cuda_device": 0 if gpus_per_actor > 0 else -1,
+                "torch_threads": max(1, int(cpus_per_actor)),
+            },
+            batch_size=batch_size,
+            batch_format="pyarrow",
+            concurrency=actors,
+            num_cpus=cpus_per_actor,
+            num_gpus=gpus_per_actor or None,
+        )
+        _write_as_they_come(dataset, pending, writer, summary, progress_interval)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _write_as_they_come(
+    dataset, pending: List[Shard], writer: ShardWriter, summary: CorpusSummary, interval: float
+) -> None:
+    by_index = {shard.index: shard for shard in pending}
+    rows: Dict[int, List[OutputRow]] = defaultdict(list)
+    start = last_report = time.perf_counter()
+    total = sum(shard.rows for shard in pending)
+    for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        columns = batch.to_pydict()
+        touched = set()
+        for index, position, prediction, error, node, actor, peak in zip(
+            columns["shard"],
+            columns["position"],
+            columns["prediction"],
+            columns["error"],
+            columns["node"],
+            columns["actor"],
+            columns["peak_memory_mb"],
+        ):
+            if error is not None:
+                error = f"{by_index[index].where(position)}: {error}"
+                summary.errors += 1
+                if summary.errors <= 10:
+                    logger.warning("%s", error)
+            rows[index].append(OutputRow(position, prediction, error))
+            summary.rows_per_node[node] = summary.rows_per_node.get(node, 0) + 1
+            summary.peak_memory_mb_per_actor[actor] = max(peak, summary.peak_memory_mb_per_actor.get(actor, 0.0))
+            touched.add(index)
+        summary.rows += len(columns["shard"])
+        for index in touched:
+            if len(rows[index]) == by_index[index].rows:
+                writer.write(by_index[index], rows.pop(index))
+                summary.shards_written += 1
+        now = time.perf_counter()
+        if now - last_report >= interval:
+            logger.info(
+                "%d of %d shards written (%d of %d rows, %d errors), %.1f rows/s",
+                summary.shards_written,
+                len(pending),
+                summary.rows,
+                total,
+                summary.errors,
+                summary.rows / (now - start),
+            )
+            last_report = now
+    if rows or summary.shards_written != len(pending):
+        missing = sorted(set(by_index) - {s for s in by_index if writer.is_done(by_index[s])})
+        raise RuntimeError(f"the pipeline ended with shards {missing[:10]} incomplete: predictions were lost")

@@ -1,0 +1,85 @@
+"""
+`allennlp spert-predict-corpus` against a real two-node Ray cluster on the loopback address,
+reached through `RAY_ADDRESS` as a user's cluster would be.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.corpus.corpus_inputs import PREDICTOR_ARGS, check_against_reference, read_jsonl_parts
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_nodes():
+    """A head node and a second node, one CPU each; both stopped afterwards, whatever happened."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    assert not ray.is_initialized()
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 200 * 2**20},
+    )
+    try:
+        cluster.add_node(num_cpus=1, object_store_memory=200 * 2**20)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        cluster.shutdown()
+
+
+def test_the_command_runs_on_a_two_node_cluster(two_nodes, trained_archive, corpus, reference, tmp_path):
+    folder, _, lines = corpus
+    output = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "allennlp",
+        "spert-predict-corpus",
+        trained_archive,
+        str(folder),
+        "-o",
+        str(output),
+    ]
+    command += ["--rows-per-shard", "60", "--batch-size", "16", "--num-actors", "2", "--precision", "float32"]
+    command += ["--predictor-args", json.dumps({"batch_size": PREDICTOR_ARGS["batch_size"]})]
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        env=dict(os.environ, RAY_ADDRESS=two_nodes.address),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "6 shards written, 0 already done; 328 rows" in result.stdout
+    assert "on 2 actors and 2 nodes; 8 rows with errors" in result.stdout
+    summary = json.loads((output / "_summary.json").read_text())
+    # One actor per node (one CPU each): both nodes predicted rows.
+    assert len(summary["rows_per_node"]) == 2 and sum(summary["rows_per_node"].values()) == 328
+    check_against_reference(read_jsonl_parts(output), lines, reference)
+
+
+def test_bad_settings_are_one_line_errors(trained_archive, corpus, tmp_path):
+    folder, _, _ = corpus
+    result = subprocess.run(
+        [sys.executable, "-m", "allennlp", "spert-predict-corpus", str(tmp_path / "missing.tar.gz"), str(folder)]
+        + ["-o", str(tmp_path / "out")],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-2:] == [
+        f"allennlp spert-predict-corpus: error: {tmp_path / 'missing.tar.gz'}: no such model archive",
+        "(SPERT_DEBUG=1 shows the traceback)",
+    ]

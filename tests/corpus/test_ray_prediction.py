@@ -1,0 +1,120 @@
+"""The corpus job on a real Ray started in this process (two CPUs), against `allennlp predict`."""
+
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from spert_mt_plugin.corpus import CorpusError, predict_corpus
+from tests.corpus.corpus_inputs import (
+    BAD_LINES,
+    PREDICTOR_ARGS,
+    assert_same_prediction,
+    check_against_reference,
+    good_rows,
+    read_jsonl_parts,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 2**20)
+    yield
+    ray.shutdown()
+
+
+def test_predictions_are_those_of_allennlp_predict(local_ray, trained_archive, corpus, reference, tmp_path):
+    folder, paths, lines = corpus
+    output = tmp_path / "out"
+    summary = predict_corpus(
+        trained_archive,
+        [str(folder)],
+        str(output),
+        rows_per_shard=60,
+        batch_size=16,
+        num_actors=2,
+        predictor_args=PREDICTOR_ARGS,
+    )
+    # 164 rows per file (160 good, 4 bad): shards of 60, 60 and 44 rows in each.
+    assert (summary.shards, summary.shards_written, summary.shards_skipped) == (6, 6, 0)
+    assert (summary.rows, summary.errors, summary.actors) == (328, 8, 2)
+    assert len(summary.peak_memory_mb_per_actor) == 2
+    check_against_reference(read_jsonl_parts(output), lines, reference)
+    written = json.loads((output / "_summary.json").read_text())
+    assert written["rows"] == 328 and written["rows_per_second"] > 0
+
+
+def test_a_restart_predicts_only_the_shards_not_written(local_ray, trained_archive, corpus, reference, tmp_path):
+    folder, _, lines = corpus
+    output = tmp_path / "out"
+    settings = dict(rows_per_shard=100, batch_size=32, num_actors=1, predictor_args=PREDICTOR_ARGS)
+    first = predict_corpus(trained_archive, [str(folder)], str(output), **settings)
+    assert first.shards == 4
+    parts = sorted(output.glob("part-*.jsonl"))
+    before = {part.name: (part.read_text(), part.stat().st_mtime_ns) for part in parts}
+    # As if the job had stopped while it wrote shard 2: its file is missing, a temporary one is left.
+    (output / "part-00002.jsonl").rename(output / "part-00002.jsonl.tmp")
+    second = predict_corpus(trained_archive, [str(folder)], str(output), **settings)
+    assert (second.shards_written, second.shards_skipped, second.rows) == (1, 3, 100)
+    for part in parts:
+        text, mtime = before[part.name]
+        assert part.read_text() == text
+        assert (part.stat().st_mtime_ns == mtime) == (part.name != "part-00002.jsonl")
+    check_against_reference(read_jsonl_parts(output), lines, reference)
+    with pytest.raises(CorpusError, match="another job"):
+        predict_corpus(trained_archive, [str(folder)], str(output), **dict(settings, rows_per_shard=50))
+
+
+def test_parquet_in_and_out(local_ray, trained_archive, corpus, reference, tmp_path):
+    _, _, lines = corpus
+    rows = [json.loads(line.text) for line in lines if line.text not in BAD_LINES]
+    bad = {"tokens": []}
+    table = pa.Table.from_struct_array(pa.array(rows[:100] + [bad] + rows[100:]))
+    pq.write_table(table, tmp_path / "input.parquet", row_group_size=40)
+    output = tmp_path / "out"
+    summary = predict_corpus(
+        trained_archive,
+        [str(tmp_path / "input.parquet")],
+        str(output),
+        output_format="parquet",
+        rows_per_shard=100,
+        num_actors=2,
+        predictor_args=PREDICTOR_ARGS,
+    )
+    # Row groups of 40 rows, shards of whole groups reaching 100 rows: 120, 120, 81.
+    assert (summary.shards, summary.errors) == (3, 1)
+    got = [row for part in sorted(output.glob("part-*.parquet")) for row in pq.read_table(part).to_pylist()]
+    assert [row["input_row"] for row in got] == list(range(len(rows) + 1))
+    assert got[100]["prediction"] is None
+    assert got[100]["error"] == f"{tmp_path / 'input.parquet'}, row 100: 'tokens' must be a non-empty list of strings"
+    predictions = [json.loads(row["prediction"]) for row in got[:100] + got[101:]]
+    for prediction, expected in zip(predictions, reference, strict=True):
+        assert_same_prediction(prediction, expected)
+
+
+def test_rows_of_every_form_are_predicted(local_ray, trained_archive, tmp_path):
+    rows = good_rows(5)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    predict_corpus(trained_archive, [str(tmp_path / "in.jsonl")], str(tmp_path / "out"), num_actors=1)
+    tokens, sentence, document, given_words, given_characters = read_jsonl_parts(tmp_path / "out")
+    assert tokens["orig_id"] == "row0" and tokens["tokens"] == rows[0]["tokens"]
+    assert sentence["tokens"] == rows[1]["sentence"].split()
+    assert all(
+        text[e["char_start"] : e["char_end"]] == e["text"]
+        for e in sentence["entities"]
+        for text in [rows[1]["sentence"]]
+    )
+    assert document["orig_id"] == "doc2" and len(document["sentences"]) == 2
+    # Given entities are kept exactly, in order.
+    assert [(e["start"], e["end"]) for e in given_words["entities"]] == [(0, 1), (1, 2)]
+    assert given_words["entities"][1]["type"] == "Person"
+    assert [(e["char_start"], e["char_end"]) for e in given_characters["entities"]] == [
+        (0, len(rows[4]["sentence"].split()[0]))
+    ]
