@@ -2,7 +2,8 @@
 # Tables and figures of "Does SpERT.MT beat SpERT here?" (docs/results.md) from the runs of
 # scripts/claims_runs.sh (experiments/claims, or RUNS=folder), kept in results/ (configs, metrics and
 # test predictions; no weights):
-#   results/table_conll04/table1.md   CoNLL04 Table 1, mean ± std and the paired comparison
+#   results/table_conll04/table1.md   CoNLL04 Table 1, mean ± std and the paired comparison (table1_flat.md:
+#                                     flat decoding; paired_differences.png: the per-seed differences of both)
 #   results/figure3_conll04/          Figure 3 (negatives): neg*.md comparisons, figure3.png and .md
 #   results/curves_conll04/           train -> dev learning curves and how fast each model learns
 # Only finished runs are used: SEEDS (default: every seed of 13-22 that both models finished).
@@ -35,7 +36,15 @@ for part in "${PARTS[@]}"; do
       # shellcheck disable=SC2086
       "$A" spert-experiments training_configs/conll04{,_spert}.jsonnet --seeds $seeds -o "$RUNS" \
         --export results/table_conll04 --results table1 --table-only >/dev/null
-      echo "results/table_conll04/table1.md (seeds $seeds)" ;;
+      # The same runs decoded flat (from their kept predictions), and both tables' per-seed paired differences.
+      # shellcheck disable=SC2086
+      "$A" spert-experiments training_configs/conll04{,_spert}.jsonnet --seeds $seeds -o results/table_conll04 \
+        --results table1_flat --table-only --decoding flat >/dev/null
+      "$A" spert-plot --differences results/table_conll04/table1{,_flat}.json --labels "nested decoding" "flat decoding" \
+        --claim NER 1.8 --claim RE 2.1 -o results/table_conll04/paired_differences.png \
+        --title "CoNLL04 test, SpERT.MT − SpERT baseline, seeds ${seeds% } (red: the paper's gain)" \
+        | tee results/table_conll04/paired_differences.txt
+      echo "results/table_conll04/table1.md, table1_flat.md, paired_differences.png (seeds $seeds)" ;;
     figure3)
       sweep_mt=() sweep_spert=() partial=""
       for n in 20 60 200; do

@@ -1,5 +1,6 @@
 """
-`allennlp spert-plot`: learning curves (validation NER and RE F1 per epoch) of training runs.
+`allennlp spert-plot`: learning curves (validation NER and RE F1 per epoch) of training runs, or with
+`--differences` the paired differences of kept comparisons (`commands.plot_differences`).
 """
 
 import argparse
@@ -12,6 +13,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from allennlp.commands.subcommand import Subcommand
 
+from spert_mt_plugin.commands.plot_differences import add_difference_arguments, plot_differences_from_args
+from spert_mt_plugin.results.figures import save_figure
 from spert_mt_plugin.results.runs import ResultsError
 
 logger = logging.getLogger(__name__)
@@ -189,33 +192,6 @@ def plot_learning_curves(
     return curves
 
 
-def save_figure(figure, output: str, title: Optional[str], caption: str) -> None:
-    """
-    Titles `figure` (the caption under the optional title), writes it to `output` (PNG, or the
-    image format its suffix names) and closes it. A suffix matplotlib cannot write is a
-    `ResultsError`.
-    """
-    import matplotlib.pyplot as plt
-
-    figure.suptitle(f"{title}\n{caption}" if title else caption, fontsize="medium")
-    figure.tight_layout()
-    from spert_mt_plugin.formats.atomic import atomic_open
-
-    # A file object has no name to take the format from: the output's suffix gives it.
-    image_format = Path(output).suffix[1:].lower() or "png"
-    try:
-        supported = figure.canvas.get_supported_filetypes()
-        if image_format not in supported:
-            raise ResultsError(
-                f"{output}: matplotlib cannot write .{image_format} images "
-                f"(give one of: {', '.join(sorted(supported))})"
-            )
-        with atomic_open(output, "wb") as handle:
-            figure.savefig(handle, dpi=110, format=image_format)
-    finally:
-        plt.close(figure)
-
-
 @Subcommand.register("spert-plot")
 class Plot(Subcommand):
     """`allennlp spert-plot RUN_DIR... -o curves.png`."""
@@ -226,12 +202,15 @@ class Plot(Subcommand):
             "one line per run, read from the metrics_epoch_*.json files of each run folder. The runs need a "
             "validation split (validation_data_path): CoNLL04's conll04.jsonnet and ADE train without one, "
             "conll04_dev.jsonnet and scierc.jsonnet have one. Epochs are numbered from 1 (AllenNLP's metrics files "
-            "count from 0: best_epoch 0 in metrics.json is epoch 1 here)."
+            "count from 0: best_epoch 0 in metrics.json is epoch 1 here). With --differences TABLE_JSON instead: the "
+            "paired differences of a spert-experiments comparison, one dot per seed, their mean and 95 % interval."
         )
         subparser = parser.add_parser(self.name, description=description, help="Plot learning curves of runs.")
-        subparser.add_argument("run_dirs", nargs="+", help="run folders (allennlp train -s ...)")
+        subparser.add_argument("run_dirs", nargs="*", help="run folders (allennlp train -s ...)")
         subparser.add_argument("-o", "--output", required=True, help="PNG file to write")
-        subparser.add_argument("--labels", nargs="+", default=None, help="one legend label per run")
+        subparser.add_argument(
+            "--labels", nargs="+", default=None, help="one legend label per run (with --differences: per table)"
+        )
         subparser.add_argument("--average", choices=("micro", "macro"), default="micro", help="F1 average (ADE: macro)")
         subparser.add_argument("--title", default=None, help="figure title")
         subparser.add_argument(
@@ -247,11 +226,16 @@ class Plot(Subcommand):
             help="also print the first epoch at which each other run reaches this run's last-epoch "
             "validation NER and RE F1 (how fast a model learns)",
         )
+        add_difference_arguments(subparser)
         subparser.set_defaults(func=plot_from_args)
         return subparser
 
 
 def plot_from_args(args: argparse.Namespace) -> None:
+    if args.differences is not None:
+        return plot_differences_from_args(args)
+    if not args.run_dirs:
+        raise ResultsError("no run folders to plot (or --differences TABLE_JSON)")
     if args.reference is not None:
         # before drawing, so that a wrong --reference does not leave an image behind
         check_reference(args.reference, run_labels(args.run_dirs, args.labels))

@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from allennlp.commands.subcommand import Subcommand
 
-from spert_mt_plugin.commands.plot import save_figure
 from spert_mt_plugin.formats.atomic import write_text
+from spert_mt_plugin.results.figures import save_figure
 from spert_mt_plugin.results.runs import ResultsError
 from spert_mt_plugin.results.sweep import sweep_points
 

@@ -168,3 +168,54 @@ def test_the_command_ends_a_user_error_with_one_line(tmp_path):
         "(was it trained without a validation split?)",
         "(SPERT_DEBUG=1 shows the traceback)",
     ]
+
+
+def write_comparison_table(path, differences=(0.01, -0.02, 0.03)):
+    mean = sum(differences) / len(differences)
+    task = {"mean": mean, "ci95": [mean - 0.02, mean + 0.02], "differences": list(differences), "p_value": 0.5}
+    comparison = {
+        "a": "mt",
+        "b": "spert",
+        "pairs": [[f"mt (seed {s})", f"spert (seed {s})"] for s in range(13, 13 + len(differences))],
+        "tasks": {"NER": task, "RE": task, "RE strict": task},
+    }
+    path.write_text(json.dumps({"configs": {}, "comparisons": [comparison]}))
+    return str(path)
+
+
+def test_the_paired_differences_of_kept_tables_are_drawn_and_printed(tmp_path, capsys):
+    nested = write_comparison_table(tmp_path / "table1.json")
+    flat = write_comparison_table(tmp_path / "table1_flat.json", (0.02, 0.0, 0.01))
+    output = tmp_path / "differences.png"
+    run_plot(["--differences", nested, flat, "--labels", "nested", "flat", "--claim", "RE", "2.1", "-o", str(output)])
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "nested NER: mean +0.67 [−1.33, +2.67], p 0.5000; per pair: 13 +1.00, 14 −2.00, 15 +3.00"
+    assert printed[3].startswith("flat RE: mean +1.00 [−1.00, +3.00]")
+    assert printed[-1] == f"wrote {output}"
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["RUN", "--differences", "TABLE"], "give run folders (learning curves) or --differences TABLE_JSON, not both"),
+        ([], "no run folders to plot (or --differences TABLE_JSON)"),
+        (["--differences", "TABLE", "--labels", "a", "b"], "--labels: 2 labels for 1 tables"),
+        (
+            ["--differences", "TABLE", "--claim", "RE", "a lot"],
+            "--claim RE a lot: the gain must be a number of F1 points",
+        ),
+        (["--differences", "TABLE", "--claim", "NRE", "1"], "--claim NRE: not a drawn task (NER or RE)"),
+        (["--differences", "MISSING"], "MISSING: no such file"),
+    ],
+)
+def test_a_wrong_differences_call_is_a_one_line_error_and_draws_nothing(tmp_path, arguments, message):
+    run = write_run(tmp_path / "run", [(0.5, 0.2)])
+    table = write_comparison_table(tmp_path / "table.json")
+    names = {"RUN": str(run), "TABLE": table, "MISSING": str(tmp_path / "missing.json")}
+    output = tmp_path / "d.png"
+    with pytest.raises(ResultsError) as error:
+        run_plot([names.get(a, a) for a in arguments] + ["-o", str(output)])
+    assert cli_errors.is_known(error.value)
+    assert str(error.value) == message.replace("MISSING", names["MISSING"])
+    assert not output.exists()

@@ -157,7 +157,7 @@ def test_a_figure_that_fails_to_save_keeps_the_old_image(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from spert_mt_plugin.commands.plot import save_figure
+    from spert_mt_plugin.results.figures import save_figure
 
     output = tmp_path / "curves.png"
     figure, axis = plt.subplots()
