@@ -1,6 +1,7 @@
 """
 Corpus-scale prediction on Ray Data: a trained model over JSON Lines or Parquet files, on the
-cores and GPUs of a Ray cluster, with sharded, resumable output (`corpus.sharding`).
+cores and GPUs of a Ray cluster, with sharded, resumable output (`corpus.sharding`,
+`corpus.shard_writer`).
 
 The job is one Ray Data pipeline:
 
@@ -8,9 +9,10 @@ The job is one Ray Data pipeline:
 2. `flat_map` reads each shard's rows, on the driver's node (the input files need to exist only
    there; reading is cheap next to the model), a block per piece of `batch_size` rows, so that
    all actors share every shard;
-3. `map_batches` with `ShardPredictor`, a pool of actors, each of which loads the archive once and
-   predicts `batch_size` rows at a time with the package's Predictor, exactly as `allennlp predict`
-   does (an actor per `cpus_per_actor` cores, or per `gpus_per_actor` GPUs);
+3. `map_batches` with `corpus.shard_predictor.ShardPredictor`, a pool of actors, each of which
+   loads the archive once and predicts `batch_size` rows at a time with the package's Predictor,
+   exactly as `allennlp predict` does (an actor per `cpus_per_actor` cores, or per
+   `gpus_per_actor` GPUs);
 4. the driver streams the predictions back (`iter_batches`) and writes each shard's file once all
    its rows have come, in input order.
 
@@ -19,31 +21,18 @@ JSON, not UTF-8, not an input the predictor takes) becomes an error row naming i
 it never stops the job, and neither does a row whose prediction raises.
 """
 
-import json
 import logging
 import os
-import resource
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
-from spert_mt_plugin.corpus.sharding import (
-    CorpusError,
-    OutputRow,
-    Shard,
-    ShardWriter,
-    file_fingerprints,
-    input_files,
-    plan_shards,
-    read_shard,
-    shard_record,
-)
+from spert_mt_plugin.corpus.shard_predictor import ShardPredictor
+from spert_mt_plugin.corpus.shard_writer import OutputRow, ShardWriter, file_fingerprints
+from spert_mt_plugin.corpus.sharding import CorpusError, Shard, input_files, plan_shards, read_shard, shard_record
 
 logger = logging.getLogger(__name__)
-
-# The predictor's own messages name the input as "input: ..."; here the row is named instead.
-_PREDICTOR_PREFIX = "input: "
 
 
 @dataclass
@@ -72,97 +61,6 @@ def _shard_rows(record: Dict[str, Any]) -> List[Dict[str, Any]]:
         {"shard": shard.index, "position": position, "text": text, "problem": problem}
         for position, text, problem in read_shard(shard)
     ]
-
-
-def _without_nulls(value: Any) -> Any:
-    # A Parquet file stores a key that a row lacks as null; the predictor treats a present key as given.
-    if isinstance(value, dict):
-        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
-    return value
-
-
-class ShardPredictor:
-    """
-    The `map_batches` actor: loads the archive once (`archives.load_predictor`, with the
-    predictor's arguments, as `allennlp predict --predictor-args` gives them) and turns a batch of
-    rows into predictions or errors. `torch_threads` bounds its torch threads to its share of cores.
-    """
-
-    def __init__(
-        self, archive: str, predictor_args: Dict[str, Any], cuda_device: int, torch_threads: Optional[int]
-    ) -> None:
-        import ray
-        import torch
-
-        import spert_mt_plugin  # noqa: F401  (registers the model, reader and predictor in this worker)
-        from spert_mt_plugin.archives import load_predictor
-
-        if torch_threads is not None:
-            torch.set_num_threads(torch_threads)
-        self._predictor = load_predictor(archive, cuda_device=cuda_device, **predictor_args)
-        context = ray.get_runtime_context()
-        self._node = context.get_node_id()
-        self._actor = context.get_actor_id() or f"pid-{os.getpid()}"
-
-    def __call__(self, batch):
-        import pyarrow as pa
-
-        columns = batch.to_pydict()
-        results: List[Tuple[Optional[str], Optional[str]]] = [(None, problem) for problem in columns["problem"]]
-        readable: List[Tuple[int, Any]] = []
-        for index, (text, problem) in enumerate(zip(columns["text"], columns["problem"])):
-            if problem is not None:
-                continue
-            try:
-                readable.append((index, _without_nulls(json.loads(text))))
-            except json.JSONDecodeError as error:
-                results[index] = (None, f"not valid JSON ({error.msg})")
-        for (index, _), result in zip(readable, self._predict([value for _, value in readable])):
-            results[index] = result
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        count = len(results)
-        return pa.table(
-            {
-                "shard": pa.array(columns["shard"], type=pa.int64()),
-                "position": pa.array(columns["position"], type=pa.int64()),
-                "prediction": pa.array([prediction for prediction, _ in results], type=pa.string()),
-                "error": pa.array([error for _, error in results], type=pa.string()),
-                "node": pa.array([self._node] * count, type=pa.string()),
-                "actor": pa.array([self._actor] * count, type=pa.string()),
-                "peak_memory_mb": pa.array([peak_mb] * count, type=pa.float64()),
-            }
-        )
-
-    def _predict(self, inputs: List[Any]) -> List[Tuple[Optional[str], Optional[str]]]:
-        """`(prediction JSON, None)` or `(None, error)` per input: batched, and one by one if the batch fails."""
-        from spert_mt_plugin.predictors.spert_mt import InputError
-
-        if not inputs:
-            return []
-        try:
-            return [(self._dump(output), None) for output in self._predictor.predict_batch_json(inputs)]
-        except Exception:
-            # Some input of the batch is bad: find which, predicting each alone (results do not
-            # depend on batching, docs/serving.md).
-            pass
-        results: List[Tuple[Optional[str], Optional[str]]] = []
-        for value in inputs:
-            try:
-                results.append((self._dump(self._predictor.predict_json(value)), None))
-            except InputError as error:
-                message = str(error)
-                results.append(
-                    (None, message[len(_PREDICTOR_PREFIX) :] if message.startswith(_PREDICTOR_PREFIX) else message)
-                )
-            except Exception as error:
-                logger.exception("prediction failed on an input row")
-                results.append((None, f"prediction failed: {type(error).__name__}: {error}"))
-        return results
-
-    def _dump(self, output: Dict[str, Any]) -> str:
-        return self._predictor.dump_line(output).rstrip("\n")
 
 
 def default_actors(cpus_per_actor: float, gpus_per_actor: float) -> int:
