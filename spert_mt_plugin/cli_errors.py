@@ -8,7 +8,7 @@ error of these kinds prints `allennlp <command>: error: <message>` and exits wit
 `SPERT_DEBUG=1` restores the full traceback. Other errors (bugs) keep their traceback.
 
 An error raised while AllenNLP loads a model archive or a checkpoint (`evaluate`, `predict`,
-`train --recover`) is first put in terms of the file (`archives.explain_traceback`): a truncated
+`train --recover`) is first put in terms of the file (`archive_errors.explain_traceback`): a truncated
 archive, one without config.json or whose weights do not fit the model are the user's to fix too.
 
 `allennlp train` replaces `sys.excepthook` with one that logs "Uncaught exception" with its
@@ -42,7 +42,7 @@ def is_known(error: BaseException) -> bool:
 
 def explained(error: BaseException, traceback: Optional[TracebackType]) -> BaseException:
     """`error`, or the `ArchiveError` that says which archive or checkpoint it came from and what is wrong."""
-    from spert_mt_plugin.archives import explain_traceback
+    from spert_mt_plugin.archive_errors import explain_traceback
 
     try:
         archive_error = explain_traceback(error, traceback)
@@ -62,7 +62,7 @@ def missing_file(path: str) -> str:
 
 def one_line(error: BaseException) -> str:
     """The error's message on one line (jsonnet's: its first line, which names the place)."""
-    from spert_mt_plugin.archives import missing_path
+    from spert_mt_plugin.archive_errors import missing_path
 
     message = str(error).strip() or type(error).__name__
     path = missing_path(error) if isinstance(error, FileNotFoundError) and not error.filename else None

@@ -1,5 +1,6 @@
 """
 `allennlp spert-convert`: brat standoff, doccano JSONL, Label Studio JSON and DyGIE jsonl <-> SpERT JSON.
+Each conversion stands with its format in `formats/` (the hub: `formats/spert_documents.py`).
 """
 
 import argparse
@@ -100,8 +101,11 @@ class Convert(Subcommand):
 
 
 def convert_from_args(args: argparse.Namespace) -> None:
-    from spert_mt_plugin.formats import conversions
-    from spert_mt_plugin.formats.atomic import atomic_open, write_text
+    from spert_mt_plugin.formats import doccano, dygie
+    from spert_mt_plugin.formats.atomic import atomic_open, write_json, write_text
+    from spert_mt_plugin.formats.brat import spert_to_brat
+    from spert_mt_plugin.formats.brat_sentences import brat_to_spert
+    from spert_mt_plugin.formats.label_studio_conversion import labelstudio_to_spert, spert_to_labelstudio
 
     output = Path(args.output)
     if args.conversion in TO_SPERT_WITH_REPORT:
@@ -109,14 +113,12 @@ def convert_from_args(args: argparse.Namespace) -> None:
         if args.conversion == "brat-to-spert":
             if types_file is None and (Path(args.input) / "annotation.conf").is_file():
                 types_file = str(Path(args.input) / "annotation.conf")
-            documents, types, skipped = conversions.brat_to_spert(args.input, types_file, args.language)
+            documents, types, skipped = brat_to_spert(args.input, types_file, args.language)
         elif args.conversion == "doccano-to-spert":
-            documents, types, skipped = conversions.doccano_to_spert(args.input, types_file, args.language)
+            documents, types, skipped = doccano.doccano_to_spert(args.input, types_file, args.language)
         else:
-            documents, types, skipped = conversions.labelstudio_to_spert(
-                args.input, types_file, args.language, args.data_key
-            )
-        conversions.write_json(documents, str(output))
+            documents, types, skipped = labelstudio_to_spert(args.input, types_file, args.language, args.data_key)
+        write_json(documents, str(output))
         types_output = Path(args.types_output or output.with_name(output.stem + "_types.json"))
         write_text(types_output, json.dumps(types.to_json(), indent=2) + "\n")
         report = Path(args.report or str(output) + ".report.jsonl")
@@ -131,24 +133,24 @@ def convert_from_args(args: argparse.Namespace) -> None:
         summary = ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) or "none"
         print(f"not representable: {summary} -> {report}")
     elif args.conversion == "spert-to-brat":
-        count = conversions.spert_to_brat(args.input, str(output))
+        count = spert_to_brat(args.input, str(output))
         print(f"{count} brat documents -> {output}/")
     elif args.conversion == "spert-to-doccano":
-        records = conversions.spert_to_doccano(args.input)
-        conversions.write_json(records, str(output), lines=True)
+        records = doccano.spert_to_doccano(args.input)
+        write_json(records, str(output), lines=True)
         print(f"{len(records)} doccano records -> {output} (scores, if any, are left out: doccano has none)")
     elif args.conversion == "spert-to-labelstudio":
-        tasks = conversions.spert_to_labelstudio(
+        tasks = spert_to_labelstudio(
             args.input, args.data_key, args.predictions, args.model_version, args.from_name, args.to_name
         )
-        conversions.write_json(tasks, str(output))
+        write_json(tasks, str(output))
         kind = "predictions" if any("predictions" in task for task in tasks) else "annotations"
         print(f"{len(tasks)} Label Studio tasks ({kind}) -> {output}")
     elif args.conversion == "dygie-to-spert":
-        documents = conversions.dygie_to_spert(args.input)
-        conversions.write_json(documents, str(output))
+        documents = dygie.dygie_to_spert(args.input)
+        write_json(documents, str(output))
         print(f"{len(documents)} sentences -> {output}")
     else:
-        documents = conversions.spert_to_dygie(args.input, ptb_brackets=not args.no_ptb_brackets)
-        conversions.write_json(documents, str(output), lines=True)
+        documents = dygie.spert_to_dygie(args.input, ptb_brackets=not args.no_ptb_brackets)
+        write_json(documents, str(output), lines=True)
         print(f"{len(documents)} DyGIE documents -> {output}")

@@ -12,12 +12,13 @@ leave is the hidden temporary file itself, which no reader of the package looks 
 Standard library only: `formats/` is the package's lowest layer and `results/` builds on it.
 """
 
+import json
 import os
 import secrets
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Any, Dict, Iterator, List, Optional, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -101,3 +102,13 @@ def copy_file(source: PathLike, target: PathLike) -> None:
     with open(source, "rb") as original, atomic_open(target, "wb") as copy:
         shutil.copyfileobj(original, copy)
     shutil.copystat(source, target)
+
+
+def write_json(documents: List[Dict[str, Any]], path: str, lines: bool = False) -> None:
+    """Writes `documents` as a JSON array (or JSON Lines), replacing `path` only once complete."""
+    with atomic_open(path) as handle:
+        if lines:
+            for document in documents:
+                handle.write(json.dumps(document, ensure_ascii=False) + "\n")
+        else:
+            json.dump(documents, handle, ensure_ascii=False)

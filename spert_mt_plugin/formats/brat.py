@@ -1,6 +1,6 @@
 """
-brat standoff files (`.txt` + `.ann`): parsing and writing. How a parsed document becomes
-sentences is in `brat_sentences`.
+brat standoff files (`.txt` + `.ann`): parsing and writing, and SpERT JSON written as brat
+documents (`spert_to_brat`). How a parsed document becomes sentences is in `brat_sentences`.
 
 What a sentence of this package can hold: contiguous entities (`T` lines with one fragment),
 binary relations (`R`) between entities of one sentence, and equivalence sets (`*`) of a
@@ -13,10 +13,11 @@ a report (`Skipped`) and counted in the log, never dropped silently. Malformed f
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 from spert_mt_plugin.formats.atomic import write_text
 from spert_mt_plugin.formats.errors import DataError
+from spert_mt_plugin.formats.text_documents import text_documents
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
 
@@ -237,3 +238,23 @@ def write_brat_document(
     # The reader lists documents by their .txt: written last, a new document appears only whole.
     write_text(folder / f"{name}.ann", "".join(line + "\n" for line in lines))
     write_text(folder / f"{name}.txt", text)
+
+
+def spert_to_brat(path: str, folder: str) -> int:
+    """
+    Writes the documents of a SpERT JSON file (gold or `allennlp predict` output) as brat pairs,
+    one per document (see `text_documents`; a token-level text ends with a newline). Scores become
+    AnnotatorNotes. Returns the number of brat documents.
+    """
+    documents = text_documents(path)
+    for document in documents:
+        text = document.text + "\n" if document.from_tokens else document.text
+        name = _safe_name(document.name, document.name)
+        write_brat_document(Path(folder), name, text, document.entities, document.relations)
+    return len(documents)
+
+
+def _safe_name(value: Any, default: str) -> str:
+    if value is None or not str(value).strip():
+        return default
+    return re.sub(r"[^\w.-]+", "_", str(value))

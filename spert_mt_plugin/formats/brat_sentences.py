@@ -1,7 +1,8 @@
 """
 A text annotated by character offsets as sentences of words, with its annotation mapped onto them:
 `text_sentences`, shared by every format that annotates text by character offsets (brat here,
-doccano in `doccano`, Label Studio in `label_studio`); `document_sentences` for a brat document.
+doccano in `doccano`, Label Studio in `label_studio`); `document_sentences` for a brat document;
+`brat_to_spert`, a brat folder converted into SpERT documents.
 
 Tokenisation: spaCy's rule-based tokenizer and sentencizer. An entity boundary inside a word splits
 that word (`"anti-EGFR"` with an entity on `"EGFR"` gives the words `"anti-"` and `"EGFR"`): the
@@ -11,15 +12,17 @@ as "Dr. Smith") joins the two sentences. What cannot be represented is listed in
 """
 
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from spert_mt_plugin.formats.brat import BratDocument, BratEntity, Skipped, find_documents, read_brat_document
 from spert_mt_plugin.formats.sentence import Sentence
-from spert_mt_plugin.formats.text import parse
+from spert_mt_plugin.formats.spert_documents import sentence_to_spert, validated_sentences
+from spert_mt_plugin.formats.text import blank_pipeline, parse
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
 # character offsets (start, exclusive end) of a word
@@ -246,3 +249,31 @@ def _position(document: BratDocument, member: str) -> Tuple[int, int]:
     # A member that is no (contiguous) entity sorts first; `add` reports its relations.
     entity = document.entities.get(member)
     return (entity.start, entity.end) if entity is not None else (-1, -1)
+
+
+def brat_to_spert(
+    folder: str, types_file: Optional[str] = None, language: str = "en"
+) -> Tuple[List[Dict[str, Any]], EntityRelationTypes, List[Skipped]]:
+    """
+    The SpERT documents of a brat folder, its types (from `types_file`, a SpERT types file or an
+    `annotation.conf`, or else the labels seen, equivalence types symmetric), and the report of
+    what could not be represented. A `.txt` without `.ann` gives unannotated documents.
+    """
+    types = EntityRelationTypes.from_file(types_file) if types_file else None
+    documents, skipped = [], []
+    entity_types: Counter = Counter()
+    relation_types: Counter = Counter()
+    equivalence_types = set()
+    for document, located in read_folder(folder, blank_pipeline(language), types, require_annotation=False):
+        sentences = validated_sentences(located, types)
+        skipped.extend(document.skipped)
+        equivalence_types.update(label for label, _, _ in document.equivalences)
+        for sentence in sentences:
+            entity_types.update(t for _, _, t in sentence.entities or [])
+            relation_types.update(r for _, _, r in sentence.relations or [])
+            documents.append(sentence_to_spert(sentence))
+    if types is None:
+        types = EntityRelationTypes(
+            sorted(entity_types), sorted(set(relation_types) | equivalence_types), set(equivalence_types)
+        )
+    return documents, types, skipped

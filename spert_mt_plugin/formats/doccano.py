@@ -16,7 +16,7 @@ The text becomes sentences of words as brat text does (`brat_sentences.text_sent
 boundary inside a word splits the word, an entity across a sentence boundary joins the sentences.
 What cannot be represented (a relation across sentences or from an entity to itself) is reported as
 a `Skipped` with the record's line; malformed records raise a `DataError` naming the file, line and
-record id.
+record id. `doccano_to_spert` and `spert_to_doccano` convert between the export and SpERT JSON.
 """
 
 import json
@@ -28,7 +28,10 @@ from spert_mt_plugin.formats.brat import BratEntity, Skipped
 from spert_mt_plugin.formats.brat_sentences import CharRelation, text_sentences, trimmed_span
 from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.sentence import Sentence, is_integer
+from spert_mt_plugin.formats.spert_documents import records_to_spert
 from spert_mt_plugin.formats.spert_json import is_annotated, iter_json_documents, require
+from spert_mt_plugin.formats.text import blank_pipeline
+from spert_mt_plugin.formats.text_documents import text_documents
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
 # (character start, exclusive end, type, score or None) and (head index, tail index, type, score or None)
@@ -182,3 +185,24 @@ def record(name: str, text: str, entities: Sequence[CharEntity], relations: Sequ
         ],
         "orig_id": name,
     }
+
+
+def doccano_to_spert(
+    path: str, types_file: Optional[str] = None, language: str = "en"
+) -> Tuple[List[Dict[str, Any]], EntityRelationTypes, List[Skipped]]:
+    """
+    The SpERT documents of a doccano JSONL export (`orig_id` `name#N`, the record's name as
+    `formats.doccano` gives it), its types (from `types_file`, else the labels seen) and the report
+    of what could not be represented. A record without annotation gives unannotated documents.
+    """
+    types = EntityRelationTypes.from_file(types_file) if types_file else None
+    records = read_file(path, blank_pipeline(language), types)
+    return records_to_spert(records, types)
+
+
+def spert_to_doccano(path: str) -> List[Dict[str, Any]]:
+    """
+    doccano records (`formats.doccano.record`) of the documents of a SpERT JSON file, gold or
+    `allennlp predict` output (see `text_documents`); doccano has no scores, so scores are left out.
+    """
+    return [record(d.name, d.text, d.entities, d.relations) for d in text_documents(path)]

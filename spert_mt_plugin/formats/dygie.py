@@ -2,14 +2,17 @@
 The DyGIE/SciERC format: one JSON document per line,
 `{"doc_key", "sentences": [[word, ...], ...], "ner": [[[start, end, type], ...], ...],
 "relations": [[[head_start, head_end, tail_start, tail_end, type], ...], ...]}`, where all
-indices are document-level and ends are inclusive.
+indices are document-level and ends are inclusive. Read into sentences, and converted to and from
+SpERT JSON (`dygie_to_spert`, `spert_to_dygie`).
 """
 
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from spert_mt_plugin.formats import spert_json
 from spert_mt_plugin.formats.errors import DataError
-from spert_mt_plugin.formats.sentence import Sentence, is_integer
-from spert_mt_plugin.formats.spert_json import is_annotated, iter_json_documents, require
+from spert_mt_plugin.formats.sentence import Sentence, is_integer, validate_sentence
+from spert_mt_plugin.formats.spert_documents import sentence_to_spert, validated_sentences
+from spert_mt_plugin.formats.spert_json import SENTENCE_ID, is_annotated, iter_json_documents, require
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 
 # Penn Treebank escapes of the DyGIE/SciERC preprocessing. Curly braces stay escaped (-LCB-),
@@ -103,3 +106,54 @@ def _sentence(tokens: List[str], ner: list, relations: list, offset: int, where:
                 )
         converted.append((entity_index[head], entity_index[tail], item[4]))
     return Sentence(tokens, entities, converted)
+
+
+def dygie_to_spert(path: str) -> List[Dict[str, Any]]:
+    """SpERT documents, one per sentence, `orig_id` `doc_key#N`; validated as the readers do."""
+    return [sentence_to_spert(s) for s in validated_sentences(read_sentences(path), None)]
+
+
+def spert_to_dygie(path: str, ptb_brackets: bool = True) -> List[Dict[str, Any]]:
+    """
+    DyGIE documents from SpERT ones: consecutive sentences `name#0`, `name#1`, ... join into the
+    document `name`; others become one-sentence documents. `ptb_brackets` writes brackets as the
+    DyGIE/SciERC files do (`-LRB-`). A document of unannotated sentences (no `entities` and
+    `relations`) is written without `ner` and `relations`, which the DyGIE reader reads as
+    unannotated; one that mixes annotated and unannotated sentences is a `DataError`.
+    """
+    escape = {v: k for k, v in PTB_BRACKETS.items()} if ptb_brackets else {}
+    documents: List[Dict[str, Any]] = []
+    # per document: the location of its first annotated and of its first unannotated sentence
+    first_of_kind: List[Dict[bool, str]] = []
+    current_key = None
+    for index, (location, sentence) in enumerate(spert_json.read_sentences(path)):
+        validate_sentence(sentence, location, require_annotation=False)
+        match = SENTENCE_ID.match(sentence.doc_id or "")
+        key = match.group(1) if match else (sentence.doc_id or f"doc{index}")
+        if not (match and key == current_key and documents):
+            documents.append({"doc_key": key, "sentences": [], "ner": [], "relations": []})
+            first_of_kind.append({})
+            current_key = key if match else None
+        first_of_kind[-1].setdefault(sentence.annotated, location)
+        target = documents[-1]
+        offset = sum(len(words) for words in target["sentences"])
+        target["sentences"].append([escape.get(t, t) for t in sentence.tokens])
+        entities = sentence.entities or []
+        # document-level inclusive [start, end] of each entity
+        spans = [[offset + s, offset + e - 1] for s, e, _ in entities]
+        target["ner"].append([span + [t] for span, (_, _, t) in zip(spans, entities)])
+        target["relations"].append([spans[h] + spans[t] + [r] for h, t, r in sentence.relations or []])
+    for document, kinds in zip(documents, first_of_kind):
+        if len(kinds) == 2:
+            # DyGIE marks a whole document annotated or not (its reader looks for `ner` and
+            # `relations` on the document); written as annotated, the unannotated sentences
+            # would train as sentences without entities.
+            raise DataError(
+                f"{path}: DyGIE document {document['doc_key']!r} mixes annotated and unannotated "
+                f"sentences ({kinds[True]} has 'entities' and 'relations', {kinds[False]} has "
+                "neither); DyGIE marks a whole document annotated or not, so annotate all its "
+                "sentences or none"
+            )
+        if True not in kinds:
+            del document["ner"], document["relations"]
+    return documents

@@ -5,12 +5,16 @@ ends and relations pointing into `entities`. Also the JSON helpers the DyGIE for
 """
 
 import json
+import re
 from typing import Any, Iterator, Tuple
 
 from allennlp.common.file_utils import cached_path
 
 from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.sentence import Sentence
+
+# The `orig_id` of a sentence of a multi-sentence document: `name#N` (N from 0).
+SENTENCE_ID = re.compile(r"^(.*)#(\d+)$")
 
 
 def iter_json_documents(file_path: str) -> Iterator[Tuple[str, Any]]:

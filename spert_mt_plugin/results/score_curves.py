@@ -3,7 +3,7 @@ Precision, recall and F1 of entities and of relations against the thresholds the
 prediction (`ScoreCurve`), and the theta to choose for the best F1 or a wanted precision.
 
 A curve is built from predictions made at low thresholds: those at a higher theta are the same ones
-filtered (`filter_predictions`; why this is exact: `commands/thresholds.py`), scored as
+filtered (`filter_predictions`; why this is exact: `threshold_measurement`), scored as
 `allennlp evaluate` scores them (`ExtractionMetrics`: an entity is correct when span and type
 match, a relation when both argument spans and its type do, the `rel` metric).
 """

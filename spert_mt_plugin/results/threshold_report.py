@@ -1,13 +1,14 @@
 """
-A `spert-thresholds` report (`commands/thresholds.py`, its tasks built by
+A `spert-thresholds` report (`threshold_measurement.measure_thresholds`, its tasks built by
 `score_curves.task_report`) as text: the Markdown tables, the lines printed on the console and the
-lines that predict with the best-F1 thetas.
+lines that predict with the best-F1 thetas; and as a figure, the precision-recall curves.
 """
 
 import json
 from typing import Any, Dict, List
 
 from spert_mt_plugin.inference.precision import AUTO
+from spert_mt_plugin.results.figures import save_figure
 
 TASKS = (("entity", "entities"), ("relation", "relations"))
 
@@ -138,3 +139,38 @@ def summary_lines(report: Dict[str, Any]) -> List[str]:
                 wanted + (f"theta {entry['theta']:g}: {figures(entry)}" if entry["reached"] else "not reached")
             )
     return lines
+
+
+def plot_report(report: Dict[str, Any], output: str) -> None:
+    """Two panels, entities and relations: precision against recall, the current and the best-F1 theta marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for axis, (task, title) in zip(axes, TASKS):
+        part = report[task]
+        curve = part["curve"]
+        axis.plot([100 * p["recall"] for p in curve], [100 * p["precision"] for p in curve], marker=".", markersize=3)
+        for key, label, marker in (("current", "current", "o"), ("best_f1", "best F1", "*")):
+            point = part[key]
+            axis.plot(
+                [100 * point["recall"]],
+                [100 * point["precision"]],
+                marker=marker,
+                markersize=11,
+                fillstyle="none" if marker == "o" else "full",
+                linestyle="none",
+                label=f"{label}: theta {point['theta']:g}, F1 {percent(point['f1'])}",
+            )
+        where = "" if task == "entity" else f" (entity theta {report['relation']['entity_theta']:g})"
+        axis.set_title(f"{title}{where}: theta from {part['low_bound']:g} ({part['score']} scores)")
+        axis.set_xlabel("recall (%)")
+        axis.set_ylabel("precision (%)")
+        axis.set_xlim(0, 101)
+        axis.set_ylim(0, 101)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small", loc="lower left")
+    caption = f"one point per theta (descending); predicted in {report['precision']}"
+    save_figure(figure, output, f"{report['archive']} on {report['data']}", caption)

@@ -1,14 +1,16 @@
 """
-`allennlp spert-convert` between SpERT JSON and doccano or Label Studio (brat and DyGIE are tested in
-tests/formats/test_conversions.py).
+`allennlp spert-convert`: brat to SpERT JSON in a subprocess, and between SpERT JSON and doccano or
+Label Studio (the conversions themselves are tested with their formats in tests/formats/).
 """
 
 import json
+import subprocess
+import sys
 
 from allennlp.commands import ArgumentParserWithDefaults
 
 from spert_mt_plugin.commands.convert import Convert
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, PROJECT_ROOT
 
 TYPES = str(FIXTURES / "doccano" / "types.json")
 
@@ -85,3 +87,22 @@ def test_predictions_to_labelstudio_and_doccano(tmp_path, capsys):
     assert "1 doccano records" in capsys.readouterr().out
     [record] = [json.loads(line) for line in (tmp_path / "records.jsonl").read_text().splitlines()]
     assert record["text"] == "Bob met Carol ." and len(record["entities"]) == 2 and "score" not in record["entities"][0]
+
+
+def test_convert_command(tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "allennlp",
+        "spert-convert",
+        "brat-to-spert",
+        str(FIXTURES / "brat"),
+        str(tmp_path / "data.json"),
+    ]
+    result = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert "5 sentences, 15 entities, 8 relations" in result.stdout
+    assert "not representable: 2 relation" in result.stdout
+    types = json.loads((tmp_path / "data_types.json").read_text())
+    assert list(types["entities"]) == ["Person", "Organization", "Location"]
+    assert types["relations"]["Married_To"]["symmetric"]
+    assert len((tmp_path / "data.json.report.jsonl").read_text().splitlines()) == 6

@@ -12,8 +12,7 @@ import time
 import pytest
 
 from spert_mt_plugin.formats import atomic
-from spert_mt_plugin.formats.atomic import PARTIAL_SUFFIX, atomic_open, copy_file, write_text
-from spert_mt_plugin.formats.conversions import write_json
+from spert_mt_plugin.formats.atomic import PARTIAL_SUFFIX, atomic_open, copy_file, write_json, write_text
 from tests.conftest import PROJECT_ROOT
 
 ATOMIC = PROJECT_ROOT / "spert_mt_plugin" / "formats" / "atomic.py"

@@ -1,8 +1,18 @@
 import pytest
 
-from spert_mt_plugin.formats.brat import BratEntity, BratRelation, Skipped, read_brat_document, write_brat_document
+from spert_mt_plugin.formats.brat import (
+    BratEntity,
+    BratRelation,
+    Skipped,
+    read_brat_document,
+    spert_to_brat,
+    write_brat_document,
+)
+from spert_mt_plugin.formats.brat_sentences import brat_to_spert
 from spert_mt_plugin.formats.errors import DataError
+from tests.conftest import FIXTURES
 from tests.formats.test_reader_regressions import brat_sentences
+from tests.formats.test_text_documents import PREDICTED_TEXT, write_document_prediction
 
 
 def test_brat_repeated_id_is_a_data_error(tmp_path):
@@ -66,3 +76,24 @@ def test_edge_whitespace_is_trimmed_and_a_discontinuous_entity_is_reported(tmp_p
     # An equivalence may name a discontinuous entity: the file is valid, and the pair that cannot be
     # represented is reported when the document becomes sentences.
     assert document.equivalences == [("Married_To", ["T1", "T2"], 3)]
+
+
+CONF = str(FIXTURES / "brat" / "annotation.conf")
+
+
+def test_predictions_become_brat_with_the_original_text_and_scores_as_notes(tmp_path):
+    write_document_prediction(tmp_path / "pred.jsonl", 3.25, 1.5, 0.9, 2.0)
+    spert_to_brat(str(tmp_path / "pred.jsonl"), str(tmp_path / "brat"))
+    assert (tmp_path / "brat" / "news_7.txt").read_text() == PREDICTED_TEXT
+    ann = (tmp_path / "brat" / "news_7.ann").read_text().splitlines()
+    assert ann[:4] == [
+        "T1\tPerson 0 3\tBob",
+        "T2\tLocation 18 22\tOslo",
+        "T3\tPerson 24 27\tEve",
+        "R1\tLocated_In Arg1:T1 Arg2:T2",
+    ]
+    assert "#4\tAnnotatorNotes R1\tscore 0.9000" in ann
+    # corrected in brat, it is training data again
+    documents, _, skipped = brat_to_spert(str(tmp_path / "brat"), CONF)
+    assert documents[0]["relations"] == [{"type": "Located_In", "head": 0, "tail": 1}]
+    assert [s.kind for s in skipped] == ["note"] * 4

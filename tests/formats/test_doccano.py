@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from spert_mt_plugin.formats import conversions, doccano
+from spert_mt_plugin.formats import doccano
+from spert_mt_plugin.formats.atomic import write_json
 from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.text import blank_pipeline
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
@@ -27,7 +28,7 @@ def readable(documents):
 
 
 def test_export_becomes_sentences_with_their_annotation_and_a_report():
-    documents, types, skipped = conversions.doccano_to_spert(str(EXPORT), TYPES)
+    documents, types, skipped = doccano.doccano_to_spert(str(EXPORT), TYPES)
     read = readable(documents)
     # record 1 holds two sentences, record 2 one (the entity "Yahoo! Inc" joins spaCy's two), record 3 one
     assert list(read) == ["1#0", "1#1", "2#0", "3#0"]
@@ -53,23 +54,23 @@ def test_export_becomes_sentences_with_their_annotation_and_a_report():
 
 
 def test_without_a_types_file_the_types_are_the_labels_seen():
-    _, types, _ = conversions.doccano_to_spert(str(EXPORT))
+    _, types, _ = doccano.doccano_to_spert(str(EXPORT))
     assert types.entity_types == ["Location", "Organization", "Person"]
     assert types.relation_types == ["Located_In", "Married_To", "Works_For"]
     assert types.symmetric_relations == set()
 
 
 def test_doccano_to_spert_to_doccano_to_spert_gives_the_same_sentences(tmp_path):
-    documents, _, _ = conversions.doccano_to_spert(str(EXPORT), TYPES)
-    conversions.write_json(documents, str(tmp_path / "data.json"))
-    records = conversions.spert_to_doccano(str(tmp_path / "data.json"))
+    documents, _, _ = doccano.doccano_to_spert(str(EXPORT), TYPES)
+    write_json(documents, str(tmp_path / "data.json"))
+    records = doccano.spert_to_doccano(str(tmp_path / "data.json"))
     # one record per document, its sentences a line each, tokens joined by single spaces
     assert [record["orig_id"] for record in records] == ["1", "2", "3"]
     assert records[0]["text"] == "Ada Lovelace works for Acme Corp in Paris .\nBob is married to Carol ."
     assert records[0]["entities"][3] == {"id": 4, "label": "Person", "start_offset": 44, "end_offset": 47}
     assert records[0]["relations"][2] == {"id": 3, "from_id": 4, "to_id": 5, "type": "Married_To"}
-    conversions.write_json(records, str(tmp_path / "back.jsonl"), lines=True)
-    again, _, skipped = conversions.doccano_to_spert(str(tmp_path / "back.jsonl"), TYPES)
+    write_json(records, str(tmp_path / "back.jsonl"), lines=True)
+    again, _, skipped = doccano.doccano_to_spert(str(tmp_path / "back.jsonl"), TYPES)
     assert again == documents
     assert skipped == []
 
@@ -84,7 +85,7 @@ def test_predictions_become_records_without_scores(tmp_path):
         "relations": [{"type": "Located_In", "head": 0, "tail": 1, "score": 0.9}],
     }
     (tmp_path / "pred.jsonl").write_text(json.dumps(prediction) + "\n")
-    [record] = conversions.spert_to_doccano(str(tmp_path / "pred.jsonl"))
+    [record] = doccano.spert_to_doccano(str(tmp_path / "pred.jsonl"))
     # no original text in a sentence's prediction: its tokens joined by spaces, offsets into that text
     assert record == {
         "text": "Bob met Carol in Oslo .",
@@ -162,7 +163,7 @@ def test_bad_records_name_file_line_and_record(tmp_path, record, message):
     path = tmp_path / "export.jsonl"
     path.write_text(json.dumps(GOOD) + "\n" + json.dumps(record) + "\n")
     with pytest.raises(DataError, match=message):
-        conversions.doccano_to_spert(str(path), TYPES)
+        doccano.doccano_to_spert(str(path), TYPES)
 
 
 def test_malformed_json_names_its_line(tmp_path):

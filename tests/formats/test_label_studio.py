@@ -2,18 +2,21 @@ import json
 
 import pytest
 
-from spert_mt_plugin.formats import conversions, label_studio
+from spert_mt_plugin.formats import label_studio
+from spert_mt_plugin.formats.atomic import write_json
 from spert_mt_plugin.formats.errors import DataError
+from spert_mt_plugin.formats.label_studio_conversion import labelstudio_to_spert, spert_to_labelstudio
 from spert_mt_plugin.formats.text import blank_pipeline
 from tests.conftest import FIXTURES
 from tests.formats.test_doccano import readable
+from tests.formats.test_text_documents import PREDICTED_TEXT, write_document_prediction
 
 EXPORT = FIXTURES / "label_studio" / "tasks.json"
 TYPES = str(FIXTURES / "doccano" / "types.json")
 
 
 def test_export_becomes_sentences_with_their_annotation_and_a_report():
-    documents, _, skipped = conversions.labelstudio_to_spert(str(EXPORT), TYPES)
+    documents, _, skipped = labelstudio_to_spert(str(EXPORT), TYPES)
     read = readable(documents)
     # task 7: two sentences; task 8: two (the entity "Yahoo! Inc" joins spaCy's "Dan joined Yahoo!" and
     # "Inc in Paris."); task 9: every annotation cancelled, no sentence
@@ -54,16 +57,16 @@ def test_export_becomes_sentences_with_their_annotation_and_a_report():
 
 
 def test_without_a_types_file_no_bidirectional_relation_is_kept():
-    documents, types, skipped = conversions.labelstudio_to_spert(str(EXPORT))
+    documents, types, skipped = labelstudio_to_spert(str(EXPORT))
     assert readable(documents)["7#1"][2] == []
     assert sum(item.reason.endswith("and no types file is given") for item in skipped) == 2
     assert types.relation_types == ["Located_In", "Works_For"] and types.symmetric_relations == set()
 
 
 def test_labelstudio_to_spert_to_labelstudio_to_spert_gives_the_same_sentences(tmp_path):
-    documents, _, _ = conversions.labelstudio_to_spert(str(EXPORT), TYPES)
-    conversions.write_json(documents, str(tmp_path / "data.json"))
-    tasks = conversions.spert_to_labelstudio(str(tmp_path / "data.json"))
+    documents, _, _ = labelstudio_to_spert(str(EXPORT), TYPES)
+    write_json(documents, str(tmp_path / "data.json"))
+    tasks = spert_to_labelstudio(str(tmp_path / "data.json"))
     # gold: completed annotations; the task's name in data["orig_id"] (Label Studio gives new task ids)
     assert [task["data"]["orig_id"] for task in tasks] == ["7", "8"]
     assert tasks[0]["data"]["text"] == "Ada Lovelace works for Acme Corp in Paris .\nBob is married to Carol ."
@@ -83,36 +86,16 @@ def test_labelstudio_to_spert_to_labelstudio_to_spert_gives_the_same_sentences(t
         "labels": ["Married_To"],
     }
     assert "predictions" not in tasks[0]
-    conversions.write_json(tasks, str(tmp_path / "tasks.json"))
-    again, _, skipped = conversions.labelstudio_to_spert(str(tmp_path / "tasks.json"), TYPES)
+    write_json(tasks, str(tmp_path / "tasks.json"))
+    again, _, skipped = labelstudio_to_spert(str(tmp_path / "tasks.json"), TYPES)
     assert again == documents
     assert skipped == []
 
 
 def test_predictions_become_pre_annotations_with_scores_on_the_original_text(tmp_path):
-    text = "Bob met  Carol in Oslo.\nEve left."
-    prediction = {
-        "document": text,
-        "orig_id": "news 7",
-        "sentences": [
-            {
-                "tokens": ["Bob", "met", "Carol", "in", "Oslo", "."],
-                "entities": [
-                    {"type": "Person", "start": 0, "end": 1, "char_start": 0, "char_end": 3, "score": 3.0},
-                    {"type": "Location", "start": 4, "end": 5, "char_start": 18, "char_end": 22, "score": 1.5},
-                ],
-                "relations": [{"type": "Located_In", "head": 0, "tail": 1, "score": 1.0}],
-            },
-            {
-                "tokens": ["Eve", "left", "."],
-                "entities": [{"type": "Person", "start": 0, "end": 1, "char_start": 24, "char_end": 27, "score": 2.5}],
-                "relations": [],
-            },
-        ],
-    }
-    (tmp_path / "pred.jsonl").write_text(json.dumps(prediction) + "\n")
-    [task] = conversions.spert_to_labelstudio(str(tmp_path / "pred.jsonl"), model_version="run 3")
-    assert task["data"] == {"text": text, "orig_id": "news 7"} and "annotations" not in task
+    write_document_prediction(tmp_path / "pred.jsonl", 3.0, 1.5, 1.0, 2.5)
+    [task] = spert_to_labelstudio(str(tmp_path / "pred.jsonl"), model_version="run 3")
+    assert task["data"] == {"text": PREDICTED_TEXT, "orig_id": "news 7"} and "annotations" not in task
     [predicted] = task["predictions"]
     # the mean of the four scores
     assert predicted["model_version"] == "run 3" and predicted["score"] == (3.0 + 1.5 + 1.0 + 2.5) / 4
@@ -126,13 +109,13 @@ def test_predictions_become_pre_annotations_with_scores_on_the_original_text(tmp
     # accepted in Label Studio, the prediction is an annotation: training data again
     task["annotations"] = [{"id": 1, "result": predicted["result"]}]
     (tmp_path / "accepted.json").write_text(json.dumps([task]))
-    documents, _, skipped = conversions.labelstudio_to_spert(str(tmp_path / "accepted.json"), TYPES)
+    documents, _, skipped = labelstudio_to_spert(str(tmp_path / "accepted.json"), TYPES)
     assert [d["orig_id"] for d in documents] == ["news 7#0", "news 7#1"]
     assert documents[0]["tokens"] == ["Bob", "met", "Carol", "in", "Oslo", "."]
     assert documents[0]["relations"] == [{"type": "Located_In", "head": 0, "tail": 1}]
     assert skipped == []
     # forced: gold as predictions, predictions as annotations
-    [as_annotation] = conversions.spert_to_labelstudio(str(tmp_path / "pred.jsonl"), predictions=False)
+    [as_annotation] = spert_to_labelstudio(str(tmp_path / "pred.jsonl"), predictions=False)
     assert "score" not in as_annotation["annotations"][0]["result"][0]
 
 
@@ -187,7 +170,7 @@ ADA, ACME = region("r1", 0, 3, ["Person"], "Ada"), region("r2", 14, 18, ["Organi
 def test_bad_tasks_name_file_task_and_result(tmp_path, task, message):
     (tmp_path / "tasks.json").write_text(json.dumps([task_with(ADA, ACME), task]))
     with pytest.raises(DataError, match=message):
-        conversions.labelstudio_to_spert(str(tmp_path / "tasks.json"), TYPES)
+        labelstudio_to_spert(str(tmp_path / "tasks.json"), TYPES)
 
 
 def test_a_relation_with_two_labels_gives_two_relations(tmp_path):

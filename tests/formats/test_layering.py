@@ -29,6 +29,6 @@ def test_formats_import_nothing_from_the_readers_or_above():
     )
     assert result.returncode == 0, result.stderr
     formats_modules, loaded = (line.split(",") for line in result.stdout.strip().splitlines())
-    assert "spert_mt_plugin.formats.conversions" in formats_modules and len(formats_modules) >= 8
+    assert "spert_mt_plugin.formats.spert_documents" in formats_modules and len(formats_modules) >= 8
     outside = {name for name in loaded if not name.startswith("spert_mt_plugin.formats")}
     assert outside == {"spert_mt_plugin.labels"}

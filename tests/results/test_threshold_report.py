@@ -1,10 +1,11 @@
-"""A `spert-thresholds` report as text, on a hand-built report: the arithmetic it was predicted in is
-stated, and a mode asked explicitly is repeated in every line that predicts with the chosen thetas."""
+"""A `spert-thresholds` report as text and figure, on a hand-built report: the arithmetic it was
+predicted in is stated, and a mode asked explicitly is repeated in every line that predicts with the
+chosen thetas."""
 
 import json
 
 from spert_mt_plugin.results.score_curves import ScoreCurve, task_report
-from spert_mt_plugin.results.threshold_report import markdown_report, summary_lines, usage_lines
+from spert_mt_plugin.results.threshold_report import markdown_report, plot_report, summary_lines, usage_lines
 
 
 def report(asked, used, score="margin"):
@@ -57,3 +58,14 @@ def test_a_mode_asked_explicitly_is_repeated_in_every_way_of_predicting():
         """--overrides '{"model.relation_probability_threshold": 0.2}' """
         """--predictor-args '{"precision": "onnx"}' (relations only)"""
     )
+
+
+def test_the_report_is_drawn_as_two_precision_recall_panels(tmp_path):
+    import matplotlib.pyplot as plt
+
+    output = tmp_path / "thresholds.png"
+    open_before = plt.get_fignums()
+    plot_report(report("auto", "bfloat16"), str(output))
+    assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # saved and closed: no figure left open
+    assert plt.get_fignums() == open_before
