@@ -8,7 +8,7 @@ spaCy component (its config).
 - `apply_prediction_settings`: prepares a loaded model for them (the predictor does, for all three);
 - `check_batch_limits`: the most sentences and words per forward pass, each at least 1;
 - `add_prediction_arguments` / `prediction_settings_from_args`: the same settings as command-line
-  flags (`spert-serve`).
+  flags (`spert-serve`); `add_precision_argument`, the `--precision` flag alone.
 """
 
 import argparse
@@ -19,6 +19,15 @@ from torch import nn
 
 from spert_mt_plugin.inference.precision import AUTO, PRECISIONS, Precision, prepare_model
 from spert_mt_plugin.models.entity_nesting import ENTITY_DECODINGS
+
+ENTITY_DECODING_HELP = (
+    "flat: no two entities share a word; nested: every accepted span; default: the model's "
+    "(docs/serving.md, Flat or nested entities)"
+)
+PRECISION_HELP = (
+    "arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, else float32 "
+    "(docs/speed.md, Precision modes)"
+)
 
 
 class PredictionSettings(NamedTuple):
@@ -75,20 +84,13 @@ def add_prediction_arguments(parser: argparse.ArgumentParser) -> None:
             "score for SpERT.MT, a probability for SpERT's heads); allennlp spert-thresholds shows what each "
             "value gives on a labelled file (docs/scores.md)",
         )
-    parser.add_argument(
-        "--entity-decoding",
-        choices=ENTITY_DECODINGS,
-        default=None,
-        help="flat: no two entities share a word; nested: every accepted span; default: the model's "
-        "(docs/serving.md, Flat or nested entities)",
-    )
-    parser.add_argument(
-        "--precision",
-        choices=PRECISIONS + (AUTO,),
-        default=AUTO,
-        help="arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, else float32 "
-        "(docs/speed.md, Precision modes)",
-    )
+    parser.add_argument("--entity-decoding", choices=ENTITY_DECODINGS, default=None, help=ENTITY_DECODING_HELP)
+    add_precision_argument(parser)
+
+
+def add_precision_argument(parser: argparse.ArgumentParser, help: str = PRECISION_HELP) -> None:
+    """The `--precision` flag: a mode of `inference.precision`, or `auto` (the default)."""
+    parser.add_argument("--precision", choices=PRECISIONS + (AUTO,), default=AUTO, help=help)
 
 
 def prediction_settings_from_args(args: argparse.Namespace) -> PredictionSettings:

@@ -3,7 +3,7 @@ The model's loss L = L1 + L2 (eq. 17): in training over sampled candidates, in v
 every candidate, so that the validation loss is the same at each evaluation.
 """
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 from torch import Tensor
@@ -16,7 +16,7 @@ from spert_mt_plugin.modules.range_max import RangeMaxTable
 from spert_mt_plugin.modules.sampling import entity_candidates, pack_to_front, relation_candidates, take
 
 
-class ExtractionLoss:
+class ExtractionLoss(NamedTuple):
     """
     # Parameters
 
@@ -30,19 +30,11 @@ class ExtractionLoss:
         `"mean"` or `"sum"` over the candidates of the batch (eq. 5 and 9 sum).
     """
 
-    def __init__(
-        self,
-        scorer: CandidateScorer,
-        labels: LabelIndex,
-        negative_entities: int,
-        negative_relations: int,
-        reduction: str,
-    ) -> None:
-        self.scorer = scorer
-        self.labels = labels
-        self.negative_entities = negative_entities
-        self.negative_relations = negative_relations
-        self.reduction = reduction
+    scorer: CandidateScorer
+    labels: LabelIndex
+    negative_entities: int
+    negative_relations: int
+    reduction: str
 
     def training(
         self,
