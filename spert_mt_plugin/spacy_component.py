@@ -10,9 +10,9 @@ A spaCy pipeline component that runs a trained spert-mt model:
     doc._.spert_mt_relations           # [Relation(head=Span, tail=Span, label, score), ...]
                                        # over every entity of doc.spans; .in_ents: both in doc.ents
 
-Relations are stored as token offsets, labels and scores in the span group's attrs, so
-`doc.to_bytes()`, `DocBin()` (default or `store_user_data=True`) and `nlp.pipe(n_process=2)`
-keep every entity and relation.
+Relations are stored as token offsets, labels and scores in the span group's attrs
+(`spacy_relations`), so `doc.to_bytes()`, `DocBin()` (default or `store_user_data=True`) and
+`nlp.pipe(n_process=2)` keep every entity and relation.
 
 The factory is registered through the `spacy_factories` entry point of the package, so
 `add_pipe("spert_mt")` works without importing `spert_mt_plugin` first.
@@ -20,59 +20,20 @@ The factory is registered through the `spacy_factories` entry point of the packa
 
 import logging
 import os
-from typing import Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Tuple
 
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import minibatch
 
+from spert_mt_plugin.inference.prediction_settings import PredictionSettings
+from spert_mt_plugin.spacy_relations import RELATIONS_ATTR, RELATIONS_EXTENSION, Relation, get_relations
+
 logger = logging.getLogger(__name__)
 
-RELATIONS_EXTENSION = "spert_mt_relations"
-# Key of the span group's attrs that holds the relations as plain lists, dicts, strings and
-# numbers: the group and its attrs are what `doc.to_bytes`, any `DocBin` and `nlp.pipe(n_process=...)`
-# carry, whereas Span objects in `doc.user_data` cannot be serialised at all.
-RELATIONS_ATTR = "spert_mt_relations"
-
-
-class Relation(NamedTuple):
-    head: Span
-    tail: Span
-    label: str
-    score: float
-
-    @property
-    def in_ents(self) -> bool:
-        """Whether both arguments are entities of `doc.ents` now (same tokens, same type)."""
-        ents = {(ent.start, ent.end, ent.label_) for ent in self.head.doc.ents}
-        return all((span.start, span.end, span.label_) in ents for span in (self.head, self.tail))
-
-
-def get_relations(doc: Doc) -> Optional[List[Relation]]:
-    """
-    The relations stored in the attrs of the doc's span groups (`None` if the component has not
-    run), as `Relation`s whose arguments are new `Span`s of `doc`.
-    """
-    groups = [group for group in doc.spans.values() if RELATIONS_ATTR in group.attrs]
-    if not groups:
-        return None
-    relations: List[Relation] = []
-    seen = set()
-    for group in groups:
-        for stored in group.attrs[RELATIONS_ATTR]:
-            key = (tuple(stored["head"]), tuple(stored["tail"]), stored["label"])
-            # A group copied to another key carries the same relations: list them once.
-            if key in seen:
-                continue
-            seen.add(key)
-            head, tail = (Span(doc, start, end, label=label) for start, end, label in (stored["head"], stored["tail"]))
-            relations.append(Relation(head, tail, stored["label"], float(stored["score"])))
-    return relations
-
-
-# force: a reloaded module replaces the getter instead of keeping a stale one.
-Doc.set_extension(RELATIONS_EXTENSION, getter=get_relations, force=True)
+# Where users of the component have always found them.
+__all__ = ["RELATIONS_ATTR", "RELATIONS_EXTENSION", "Relation", "SpertMTComponent", "get_relations", "make_spert_mt"]
 
 
 @Language.factory(
@@ -213,10 +174,7 @@ class SpertMTComponent:
             batch_size=batch_size,
             max_batch_words=max_batch_words,
             max_sentence_words=max_sentence_words,
-            entity_threshold=entity_threshold,
-            relation_threshold=relation_threshold,
-            precision=precision,
-            entity_decoding=entity_decoding,
+            **PredictionSettings(precision, entity_threshold, relation_threshold, entity_decoding)._asdict(),
         )
         self._sentencizer = Sentencizer()
         self._process = os.getpid()

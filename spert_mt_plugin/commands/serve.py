@@ -22,8 +22,7 @@ from typing import Any, Callable, Dict
 
 from allennlp.commands.subcommand import Subcommand
 
-from spert_mt_plugin.inference.precision import AUTO, PRECISIONS
-from spert_mt_plugin.models.spert_mt import ENTITY_DECODINGS
+from spert_mt_plugin.inference.prediction_settings import add_prediction_arguments, prediction_settings_from_args
 
 logger = logging.getLogger(__name__)
 
@@ -115,30 +114,7 @@ class Serve(Subcommand):
             default=2_000_000,
             help="largest request body; larger ones get HTTP 413",
         )
-        for kind, example in (("entity", "1.2"), ("relation", "1.0")):
-            subparser.add_argument(
-                f"--{kind}-threshold",
-                type=float,
-                default=None,
-                metavar="THETA",
-                help=f"the least score a predicted {kind} needs, instead of the model's (e.g. {example}; a margin "
-                "score for SpERT.MT, a probability for SpERT's heads); allennlp spert-thresholds shows what each "
-                "value gives on a labelled file (docs/scores.md)",
-            )
-        subparser.add_argument(
-            "--entity-decoding",
-            choices=ENTITY_DECODINGS,
-            default=None,
-            help="flat: no two entities share a word; nested: every accepted span; default: the model's "
-            "(docs/serving.md, Flat or nested entities)",
-        )
-        subparser.add_argument(
-            "--precision",
-            choices=PRECISIONS + (AUTO,),
-            default=AUTO,
-            help="arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, else float32 "
-            "(docs/speed.md, Precision modes)",
-        )
+        add_prediction_arguments(subparser)
         subparser.set_defaults(func=serve_from_args)
         return subparser
 
@@ -159,10 +135,7 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
             language=args.language,
             max_words=args.max_request_words,
             max_sentence_words=args.max_sentence_words,
-            entity_threshold=args.entity_threshold,
-            relation_threshold=args.relation_threshold,
-            precision=args.precision,
-            entity_decoding=args.entity_decoding,
+            **prediction_settings_from_args(args)._asdict(),
         )
         return create_app(predictor, max_batch=args.max_batch, max_request_bytes=args.max_request_bytes)
 

@@ -1,5 +1,6 @@
 """
-The conversion of the heads' decisions (`Head.decide`, `Head.decisions`) into plain dictionaries.
+Decoding: the relations the relation head predicts among the entities (`decode`), and the
+conversion of the heads' decisions (`Head.decide`, `Head.decisions`) into plain dictionaries.
 
 The `score` a prediction carries depends on the head that made it:
 
@@ -11,6 +12,37 @@ The `score` a prediction carries depends on the head that made it:
 """
 
 from typing import Any, Dict, List, Set, Tuple
+
+from spert_mt_plugin.models.candidate_scoring import CandidateScorer
+from spert_mt_plugin.models.entities import Entities
+from spert_mt_plugin.models.label_index import LabelIndex
+from spert_mt_plugin.modules.range_max import RangeMaxTable
+from spert_mt_plugin.modules.sampling import ordered_pairs
+from spert_mt_plugin.modules.span_overlap import overlaps
+
+Predictions = List[List[Dict[str, Any]]]
+
+
+def decode(
+    scorer: CandidateScorer, labels: LabelIndex, table: RangeMaxTable, entities: Entities, flat: bool
+) -> Tuple[Predictions, Predictions]:
+    """Per sentence, the entities as dictionaries, and the relations predicted between them."""
+    pairs = ordered_pairs(entities.valid)
+    if flat:
+        # Given entities may overlap; a flat model never relates two overlapping spans.
+        pairs = pairs & ~overlaps(entities.spans)
+    pairs = pairs.nonzero()
+    relation_class = relation_score = pairs.new_zeros((0,))
+    if pairs.size(0) > 0:
+        relation_output = scorer.pairs(table, entities.spans, entities.vectors, entities.type_scores, pairs)
+        kept, relation_class, relation_score = scorer.relation_head.decisions(relation_output)
+        pairs = pairs[kept]
+    # From here on only the predicted items remain: plain Python lists are cheap.
+    entity_lists = [t.tolist() for t in (entities.spans, entities.classes, entities.scores)]
+    entity_output = entity_dicts(*entity_lists, entities.valid.sum(dim=1).tolist(), labels.entity_types)
+    relation_lists = [t.tolist() for t in (pairs, relation_class, relation_score)]
+    relations = relation_dicts(*relation_lists, len(entity_output), labels.relation_types, labels.symmetric)
+    return entity_output, relations
 
 
 def merge_symmetric_relations(relations: List[Dict[str, Any]], symmetric: Set[str]) -> List[Dict[str, Any]]:

@@ -5,47 +5,34 @@ module of its own (docs/equations.md maps the paper's equations to them).
 
 import logging
 import os
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import torch
-import torch.distributed as dist
-from allennlp.common.checks import ConfigurationError
-from allennlp.common.util import is_distributed
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder, TokenEmbedder
 from torch import Tensor, nn
 
-from spert_mt_plugin.models.decoding import entity_dicts, relation_dicts
+from spert_mt_plugin.models.candidate_scoring import CandidateScorer
+from spert_mt_plugin.models.decoding import decode
+from spert_mt_plugin.models.entities import Entities, given_entities, predicted_entities  # noqa: F401 (public)
+from spert_mt_plugin.models.entity_nesting import (  # noqa: F401 (ENTITY_DECODINGS: public here too)
+    ENTITY_DECODINGS,
+    NESTING_BUFFER,
+    NestingRecord,
+    checked_entity_decoding,
+    decodes_flat,
+)
+from spert_mt_plugin.models.extraction_loss import ExtractionLoss
 from spert_mt_plugin.models.extraction_metrics import ExtractionMetrics
 from spert_mt_plugin.models.label_index import LabelIndex
-from spert_mt_plugin.modules.heads import HeadOutput, HeadSettings, entity_head, relation_head
-from spert_mt_plugin.modules.losses import MultiTaskLoss, joint_loss, reduce_loss
-from spert_mt_plugin.modules.range_max import RangeMaxTable
-from spert_mt_plugin.modules.relation_representation import relation_input_dim, relation_representation
-from spert_mt_plugin.modules.sampling import entity_candidates, ordered_pairs, pack_to_front, relation_candidates, take
+from spert_mt_plugin.models.model_settings import check_model_settings
+from spert_mt_plugin.modules.heads import HeadSettings, entity_head, relation_head
+from spert_mt_plugin.modules.losses import MultiTaskLoss
+from spert_mt_plugin.modules.relation_representation import relation_input_dim
 from spert_mt_plugin.modules.sentence_encoding import encode_sentences
-from spert_mt_plugin.modules.span_overlap import best_non_overlapping, has_nested, overlaps
-from spert_mt_plugin.modules.span_representation import entity_input, span_representation
 
 logger = logging.getLogger(__name__)
-
-
-ENTITY_DECODINGS = ("auto", "flat", "nested")
-
-
-class Entities(NamedTuple):
-    """
-    The entities of a batch, valid ones at the front of each row: spans `(batch, n, 2)`, c(s),
-    the entity logits p(s) the relation head reads, class index, score and `valid` `(batch, n)`.
-    """
-
-    spans: Tensor
-    vectors: Tensor
-    type_scores: Tensor
-    classes: Tensor
-    scores: Tensor
-    valid: Tensor
 
 
 @Model.register("spert_mt")
@@ -99,11 +86,8 @@ class SpertMT(Model):
     per_type_metrics : `bool`, optional (default = `False`)
         Also report P/R/F1 of every entity and relation type.
     entity_decoding : `str`, optional (default = `"auto"`)
-        `"flat"`: predictions keep the best-scoring entities that share no word and no relation
-        joins two overlapping spans (`modules.span_overlap`); `"nested"`: every span the entity
-        head accepts is an entity, overlapping or not; `"auto"`: flat unless the training data had
-        nested (overlapping) entities, which the model records while it trains (archives made
-        before it did decode flat under `"auto"`).
+        `"flat"` (no two entities share a word), `"nested"` or `"auto"` (flat unless the training
+        data had nested entities), see `models.entity_nesting`.
 
     Predictions carry a `score`: the margin score of the chosen class for the multi-task heads,
     a probability for SpERT's heads (see `spert_mt_plugin.models.decoding`).
@@ -135,38 +119,22 @@ class SpertMT(Model):
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
-        for name, value in (("loss_reduction", loss_reduction), ("sigmoid_loss_over_types", sigmoid_loss_over_types)):
-            if value not in ("mean", "sum"):
-                raise ConfigurationError(f"{name} must be 'mean' or 'sum', got {value!r}")
-        # Out of range, these fail deep inside torch (an empty embedding, torch.split by 0) or
-        # silently train on nothing (a negative sample count keeps no negative).
-        for name, value, least in (
-            ("max_span_width", max_span_width, 1),
-            ("width_embedding_dim", width_embedding_dim, 1),
-            ("pair_chunk_size", pair_chunk_size, 1),
-            ("negative_entities", negative_entities, 0),
-            ("negative_relations", negative_relations, 0),
-        ):
-            if value < least:
-                raise ConfigurationError(f"{name} must be at least {least}, got {value}")
-        if not 0 <= dropout < 1:
-            raise ConfigurationError(f"dropout must be in [0, 1), got {dropout}")
-        if not isinstance(embedder, PretrainedTransformerEmbedder):
-            raise ConfigurationError(
-                "SpertMT needs a word-piece encoder: use an embedder of type 'pretrained_transformer', "
-                f"got {type(embedder).__name__}"
-            )
+        check_model_settings(
+            embedder,
+            max_span_width,
+            width_embedding_dim,
+            dropout,
+            negative_entities,
+            negative_relations,
+            sigmoid_loss_over_types,
+            loss_reduction,
+            pair_chunk_size,
+        )
         self._embedder = embedder
         # Which encoder SPERT_ENCODER (auto: the paper's if cached, else the bundled one) picked.
         encoder = getattr(embedder.transformer_model.config, "name_or_path", "?")
         logger.info("SpertMT encoder: %s (SPERT_ENCODER=%s)", encoder, os.environ.get("SPERT_ENCODER", "unset"))
         self._labels = LabelIndex(vocab)
-        self._entity_logits = entity_logits
-        self._negative_entities = negative_entities
-        self._negative_relations = negative_relations
-        self._loss_reduction = loss_reduction
-        self._pair_chunk_size = pair_chunk_size
-
         # Created in this order, which the random initialisation depends on.
         head = head or HeadSettings()
         self._width_embedding = nn.Embedding(max_span_width, width_embedding_dim)
@@ -188,18 +156,16 @@ class SpertMT(Model):
             relation_probability_threshold,
             sigmoid_loss_over_types,
         )
+        self._scorer = CandidateScorer(
+            self._width_embedding, self._dropout, self._entity_head, self._relation_head, entity_logits, pair_chunk_size
+        )
+        self._loss = ExtractionLoss(self._scorer, self._labels, negative_entities, negative_relations, loss_reduction)
         self._metrics = ExtractionMetrics(self._labels.symmetric, per_type_metrics)
         self.entity_decoding = entity_decoding
         # Saved with the weights, so that "auto" decoding follows the data the model was trained on.
-        self.register_buffer("trained_on_nested_entities", torch.zeros((), dtype=torch.bool))
-        # Whether this process's own training batches held nested entities. Not a buffer:
-        # distributed training overwrites buffers with the primary worker's at every forward pass.
-        self._saw_nested_entities = False
-        # False once weights saved before the buffer existed are loaded: such a model was evaluated
-        # with nested decoding, which `results.predictions` repeats so that kept predictions match
-        # the run's metrics.
-        self.records_nesting = True
-        self.register_load_state_dict_pre_hook(self._note_nesting_record)
+        self.register_buffer(NESTING_BUFFER, torch.zeros((), dtype=torch.bool))
+        self._nesting = NestingRecord()
+        self.register_load_state_dict_pre_hook(self._nesting.note_loaded_weights)
 
     # Archives saved before the buffer existed load without it: their "auto" decoding is flat.
     authorized_missing_keys = [r"^trained_on_nested_entities$"]
@@ -245,129 +211,30 @@ class SpertMT(Model):
         """
         table, cls = encode_sentences(self._embedder, text["tokens"])
         span_mask = spans[..., 0] >= 0
-        if self.training and entity_spans is not None and not self._saw_nested_entities:
-            self._saw_nested_entities = has_nested(entity_spans)
-            if self._saw_nested_entities:
-                self.trained_on_nested_entities.fill_(True)
+        if self.training and entity_spans is not None:
+            self._nesting.note_training_batch(entity_spans, self.trained_on_nested_entities)
         if self.training and span_labels is not None:
-            loss = self._training_loss(table, cls, spans, span_mask, span_labels, span_max_iou, entity_spans, relations)
+            loss = self._loss.training(table, cls, spans, span_mask, span_labels, span_max_iou, entity_spans, relations)
             return {"loss": loss}
 
-        span_vectors = span_representation(table, spans, self._width_embedding)
-        entity_output = self._classify_entities(span_vectors, cls)
+        span_vectors = self._scorer.span_vectors(table, spans)
+        entity_output = self._scorer.entities(span_vectors, cls)
         output: Dict[str, Any] = {}
         if span_labels is not None:
-            output["loss"] = self._validation_loss(
+            output["loss"] = self._loss.validation(
                 table, cls, span_mask, entity_output, span_labels, span_max_iou, entity_spans, relations
             )
+        flat = decodes_flat(self._entity_decoding, self.trained_on_nested_entities)
         if given_spans is None:
-            entities = self._predicted_entities(spans, span_mask, span_vectors, entity_output)
+            entities = predicted_entities(self._entity_head, spans, span_mask, span_vectors, entity_output, flat)
         else:
-            entities = self._given_entities(table, cls, given_spans, given_labels)
-        output["entities"], output["relations"] = self._decode(table, entities)
+            entities = given_entities(self._scorer, self._labels, table, cls, given_spans, given_labels)
+        output["entities"], output["relations"] = decode(self._scorer, self._labels, table, entities, flat)
         output["tokens"] = [m["tokens"] for m in metadata]
         output["doc_id"] = [m.get("doc_id") for m in metadata]
         if all("entities" in m for m in metadata):
             self._metrics(output["entities"], output["relations"], metadata)
         return output
-
-    def _classify_entities(self, span_vectors: Tensor, cls: Tensor) -> HeadOutput:
-        return self._entity_head(self._dropout(entity_input(span_vectors, cls)))
-
-    def _classify_pairs(
-        self, table: RangeMaxTable, spans: Tensor, vectors: Tensor, type_scores: Tensor, pairs: Tensor
-    ) -> HeadOutput:
-        """The relation head's output for `pairs` (sentence, head, tail) of `spans`, given their c(s) and p(s)."""
-        type_scores = type_scores if self._entity_logits else None
-        outputs = []
-        # Chunks bound the memory of sentences with many entities.
-        for chunk in pairs.split(self._pair_chunk_size):
-            inputs = relation_representation(table, spans, vectors, type_scores, chunk)
-            outputs.append(self._relation_head(self._dropout(inputs)))
-        return HeadOutput.cat(outputs)
-
-    def _training_loss(
-        self,
-        table: RangeMaxTable,
-        cls: Tensor,
-        spans: Tensor,
-        span_mask: Tensor,
-        span_labels: Tensor,
-        span_max_iou: Optional[Tensor],
-        entity_spans: Optional[Tensor],
-        relations: Optional[Tensor],
-    ) -> Tensor:
-        """
-        L = L1 + L2 (eq. 17) over sampled candidates. Only what enters the loss is scored, as in
-        SpERT: the positive and sampled negative spans, packed to the front of each row, and the
-        gold entities (the relation candidates), in one pass through the entity head.
-        """
-        classes = self._labels.entity_classes(span_labels, span_mask)
-        index, chosen = pack_to_front(entity_candidates(classes, span_mask, self._negative_entities))
-        count = index.size(1)
-        with_relations = entity_spans is not None and relations is not None
-        all_spans = torch.cat([take(spans, index), entity_spans], dim=1) if with_relations else take(spans, index)
-        span_vectors = span_representation(table, all_spans, self._width_embedding)
-        output = self._classify_entities(span_vectors, cls)
-        chosen_classes = take(classes, index).masked_fill(~chosen, -1)
-        chosen_iou = take(span_max_iou, index) if span_max_iou is not None else None
-        loss = self._reduce(self._entity_head.loss(output.first(count), chosen_classes, chosen_iou), chosen)
-        if with_relations:
-            gold_scores = self._entity_head.type_scores(output)[:, count:]
-            relation_loss = self._relation_loss(
-                table, entity_spans, relations, span_vectors[:, count:], gold_scores, self._negative_relations
-            )
-            loss = joint_loss(loss, relation_loss)
-        return loss
-
-    def _validation_loss(
-        self,
-        table: RangeMaxTable,
-        cls: Tensor,
-        span_mask: Tensor,
-        entity_output: HeadOutput,
-        span_labels: Tensor,
-        span_max_iou: Optional[Tensor],
-        entity_spans: Optional[Tensor],
-        relations: Optional[Tensor],
-    ) -> Tensor:
-        """
-        L = L1 + L2 (eq. 17) over every candidate span and every pair of gold entities, without
-        sampling, so that the validation loss is the same at each evaluation.
-        """
-        classes = self._labels.entity_classes(span_labels, span_mask)
-        loss = self._reduce(self._entity_head.loss(entity_output, classes, span_max_iou), span_mask)
-        if entity_spans is not None and relations is not None:
-            gold_vectors = span_representation(table, entity_spans, self._width_embedding)
-            gold_scores = self._entity_head.type_scores(self._classify_entities(gold_vectors, cls))
-            relation_loss = self._relation_loss(table, entity_spans, relations, gold_vectors, gold_scores)
-            loss = joint_loss(loss, relation_loss)
-        return loss
-
-    def _reduce(self, losses: Tensor, selected: Tensor) -> Tensor:
-        """The sums of eq. 5 and 9 (or means) over the `selected` candidates."""
-        return reduce_loss(losses, selected, self._loss_reduction)
-
-    def _relation_loss(
-        self,
-        table: RangeMaxTable,
-        entity_spans: Tensor,
-        relations: Tensor,
-        span_vectors: Tensor,
-        type_scores: Tensor,
-        negatives: Optional[int] = None,
-    ) -> Tensor:
-        """L2 over pairs of gold entities, at most `negatives` sampled negatives per sentence (`None`: all)."""
-        labels, selected = relation_candidates(relations, entity_spans, self._labels.symmetric_class, negatives)
-        pairs = selected.nonzero()
-        if pairs.size(0) == 0:
-            return span_vectors.new_zeros(())
-        output = self._classify_pairs(table, entity_spans, span_vectors, type_scores, pairs)
-        losses = self._relation_head.loss(output, labels[pairs[:, 0], pairs[:, 1], pairs[:, 2]])
-        return self._reduce(losses, torch.ones_like(losses))
-
-    def _note_nesting_record(self, module: nn.Module, state_dict: Dict[str, Tensor], prefix: str, *args) -> None:
-        self.records_nesting = prefix + "trained_on_nested_entities" in state_dict
 
     @property
     def embedder(self) -> PretrainedTransformerEmbedder:
@@ -396,85 +263,20 @@ class SpertMT(Model):
 
     @entity_decoding.setter
     def entity_decoding(self, value: str) -> None:
-        if value not in ENTITY_DECODINGS:
-            raise ConfigurationError(f"entity_decoding must be one of {', '.join(ENTITY_DECODINGS)}, got {value!r}")
-        self._entity_decoding = value
+        self._entity_decoding = checked_entity_decoding(value)
 
-    def _flat(self) -> bool:
-        """Whether predictions keep no overlapping entities (`entity_decoding`)."""
-        if self._entity_decoding == "auto":
-            return not bool(self.trained_on_nested_entities)
-        return self._entity_decoding == "flat"
-
-    def _predicted_entities(
-        self, spans: Tensor, span_mask: Tensor, span_vectors: Tensor, entity_output: HeadOutput
-    ) -> Entities:
-        """The candidate spans the entity head accepts (eq. 18), without overlaps when decoding flat."""
-        entity_class, entity_score = self._entity_head.decide(entity_output)
-        index, is_entity = pack_to_front(span_mask & (entity_class >= 0))
-        if self._flat():
-            kept = best_non_overlapping(take(spans, index), take(entity_score, index), is_entity)
-            repacked, is_entity = pack_to_front(kept)
-            index = index.gather(1, repacked)
-        return Entities(
-            take(spans, index),
-            take(span_vectors, index),
-            take(self._entity_head.type_scores(entity_output), index),
-            take(entity_class, index),
-            take(entity_score, index),
-            is_entity,
-        )
-
-    def _given_entities(self, table: RangeMaxTable, cls: Tensor, given_spans: Tensor, given_labels: Tensor) -> Entities:
-        """
-        The user's entities with the model's own view of them: c(s), the entity logits p(s) the
-        relation head reads, and the score of their type (the given one, else the best).
-        """
-        span_vectors = span_representation(table, given_spans, self._width_embedding)
-        output = self._classify_entities(span_vectors, cls)
-        class_scores = self._entity_head.class_scores(output)
-        given_class = self._labels.entity_classes(given_labels, given_spans[..., 0] >= 0)
-        entity_class = torch.where(given_class >= 0, given_class, class_scores.argmax(dim=-1))
-        entity_score = class_scores.gather(-1, entity_class.unsqueeze(-1)).squeeze(-1)
-        return Entities(
-            given_spans,
-            span_vectors,
-            self._entity_head.type_scores(output),
-            entity_class,
-            entity_score,
-            given_spans[..., 0] >= 0,
-        )
-
-    def _decode(
-        self, table: RangeMaxTable, entities: Entities
-    ) -> Tuple[List[List[Dict[str, Any]]], List[List[Dict[str, Any]]]]:
-        """The entities as dictionaries, and the relations predicted between them."""
-        pairs = ordered_pairs(entities.valid)
-        if self._flat():
-            # Given entities may overlap; a flat model never relates two overlapping spans.
-            pairs = pairs & ~overlaps(entities.spans)
-        pairs = pairs.nonzero()
-        relation_class = relation_score = pairs.new_zeros((0,))
-        if pairs.size(0) > 0:
-            relation_output = self._classify_pairs(table, entities.spans, entities.vectors, entities.type_scores, pairs)
-            kept, relation_class, relation_score = self._relation_head.decisions(relation_output)
-            pairs = pairs[kept]
-        # From here on only the predicted items remain: plain Python lists are cheap.
-        labels = self._labels
-        entity_lists = [t.tolist() for t in (entities.spans, entities.classes, entities.scores)]
-        entity_output = entity_dicts(*entity_lists, entities.valid.sum(dim=1).tolist(), labels.entity_types)
-        relation_lists = [t.tolist() for t in (pairs, relation_class, relation_score)]
-        relations = relation_dicts(*relation_lists, len(entity_output), labels.relation_types, labels.symmetric)
-        return entity_output, relations
+    @property
+    def records_nesting(self) -> bool:
+        """False for weights saved before the nesting record existed (`models.entity_nesting`)."""
+        return self._nesting.in_weights
 
     def set_thresholds(self, entity: Optional[float] = None, relation: Optional[float] = None) -> None:
         """
-        Sets the least score an entity / a relation needs (`None` leaves it as it is), from the
-        next forward pass on; the weights and the loss do not depend on it. The scale is the
-        head's: a margin score for the multi-task heads (theta, `entity_threshold` /
-        `relation_threshold`), a probability for SpERT's (the softmax entity head's least
-        probability, 0 by default; the sigmoid relation head's `relation_probability_threshold`).
-        `allennlp spert-thresholds` shows what each value gives on a labelled file.
+        Sets the least score an entity / a relation needs (`None` keeps it) from the next forward
+        pass on; weights and loss do not depend on it. The scale is the head's: a margin score for
+        the multi-task heads (theta, `entity_threshold` / `relation_threshold`), a probability for
+        SpERT's (the softmax entity head's least probability, 0 by default; the sigmoid relation
+        head's `relation_probability_threshold`). `allennlp spert-thresholds` shows their effect.
         """
         for head, value in ((self._entity_head, entity), (self._relation_head, relation)):
             if value is not None:
@@ -489,24 +291,9 @@ class SpertMT(Model):
         if self.training:
             # The trainer asks every worker for the epoch's metrics at the same point.
             if reset:
-                self._agree_on_nesting()
+                self._nesting.agree(self.trained_on_nested_entities)
             # Predictions are decoded only in evaluation: during training there is nothing to report.
             return {}
         return self._metrics.get_metric(reset)
-
-    def _agree_on_nesting(self) -> None:
-        """
-        Distributed training, at the end of each training epoch: each worker read a share of the
-        sentences, so the model was trained on nested entities if any worker saw some. Without
-        this, the primary worker's share alone decided (and was saved).
-        """
-        if not is_distributed():
-            return
-        seen = torch.tensor(
-            int(self._saw_nested_entities or bool(self.trained_on_nested_entities)),
-            device=self.trained_on_nested_entities.device,
-        )
-        dist.all_reduce(seen, op=dist.ReduceOp.MAX)
-        self.trained_on_nested_entities.fill_(bool(seen.item()))
 
     default_predictor = "spert_mt"

@@ -1,44 +1,24 @@
 import json
 from functools import cached_property
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import DatasetReader, Instance
 from allennlp.models import Model
 from allennlp.predictors import Predictor
-from spacy.language import Language
 
 from spert_mt_plugin.dataset_readers.span_relation_reader import GivenEntity, SpanRelationReader
-from spert_mt_plugin.formats.text import blank_pipeline, parse
-from spert_mt_plugin.inference.precision import prepare_model
-from spert_mt_plugin.inference.progress import PredictionProgress
-from spert_mt_plugin.models.label_index import LabelIndex
-from spert_mt_plugin.predictors.given_entities import (
-    GivenEntityError,
-    character_entities,
-    word_entities,
-    word_span_entities,
+from spert_mt_plugin.inference.prediction_settings import (
+    PredictionSettings,
+    apply_prediction_settings,
+    check_batch_limits,
 )
+from spert_mt_plugin.inference.progress import PredictionProgress
+from spert_mt_plugin.predictors.prediction_input import InputError, InputTooLarge, PredictionInput
 
-
-class InputError(ValueError):
-    """A prediction request that cannot be served; the message says why (HTTP 400)."""
-
-
-class InputTooLarge(InputError):
-    """A prediction request over one of the predictor's size limits; the message names it (HTTP 413)."""
-
-
-class Prepared(NamedTuple):
-    """One sentence ready for the model."""
-
-    words: List[str]
-    # Character offsets of the words in the input text; None for pre-tokenised input.
-    offsets: Optional[List[Tuple[int, int]]]
-    doc_id: Optional[str]
-    # The user's entities (start, exclusive end, type or None), None to predict entities.
-    entities: Optional[List[GivenEntity]] = None
+# The input errors, where users of the predictor have always found them.
+__all__ = ["InputError", "InputTooLarge", "SpertMTPredictor"]
 
 
 @Predictor.register("spert_mt")
@@ -83,18 +63,11 @@ class SpertMTPredictor(Predictor):
     max_words : `int`, optional (default = `None`)
         Most words in one call of `predict_json` / `predict_batch_json` (for the HTTP service: one
         request), `None` for no limit. `allennlp spert-serve` sets it (`--max-request-words`).
-    precision : `str`, optional (default = `None`)
-        The arithmetic of prediction: `float32`, `bfloat16`, `onnx` or `onnx-int8`, or
-        `None` / `"auto"` for the fastest mode whose F1 stays within 0.3 of float32's on this
-        machine (`inference.precision.default_precision`; docs/speed.md). Prepares the model in place.
-    entity_threshold, relation_threshold : `float`, optional (default = `None`)
-        The least score an entity / a relation needs, replacing the model's (`None` keeps it): see
-        `SpertMT.set_thresholds` and docs/scores.md. `allennlp predict --predictor-args
-        '{"entity_threshold": 1.2}'`, `spert-serve --entity-threshold`, the spaCy component's
-        config; `allennlp spert-thresholds` shows what each value gives on a labelled file.
-    entity_decoding : `str`, optional (default = `None`)
-        `"flat"` (no two entities share a word), `"nested"` or `"auto"`, replacing the model's
-        `entity_decoding` (`None` keeps it; docs/serving.md, "Flat or nested entities").
+    precision, entity_threshold, relation_threshold, entity_decoding : optional (default = `None`)
+        Replace the machine's default precision and the model's thresholds and decoding (`None`
+        keeps each): see `inference.prediction_settings.PredictionSettings`. `allennlp predict
+        --predictor-args '{"entity_threshold": 1.2}'`, `spert-serve --entity-threshold`, the spaCy
+        component's config. The model is prepared in place.
     """
 
     def __init__(
@@ -118,27 +91,17 @@ class SpertMTPredictor(Predictor):
                 "SpertMTPredictor needs a spert-mt dataset reader (spert_json, dygie_jsonl, brat, doccano or "
                 f"label_studio), got {type(dataset_reader).__name__}"
             )
-        for name, value in (
-            ("batch_size", batch_size),
-            ("max_batch_words", max_batch_words),
-            ("max_sentence_words", max_sentence_words),
-        ):
-            if value < 1:
-                raise ConfigurationError(f"{name} must be at least 1, got {value}")
+        check_batch_limits(
+            batch_size=batch_size, max_batch_words=max_batch_words, max_sentence_words=max_sentence_words
+        )
         # `allennlp predict --use-dataset-reader` reads with this reader: unannotated files are
         # prediction input there.
         dataset_reader.require_annotation = False
-        self._language = language
         self._batch_size = batch_size
         self._max_batch_words = max_batch_words
-        self._max_sentence_words = max_sentence_words
-        self._max_words = max_words
-        self._lines_read = 0
-        self._precision = prepare_model(model, precision)
-        if entity_threshold is not None or relation_threshold is not None:
-            model.set_thresholds(entity_threshold, relation_threshold)  # type: ignore[attr-defined]
-        if entity_decoding is not None:
-            model.entity_decoding = entity_decoding  # type: ignore[attr-defined]
+        self._input = PredictionInput(model.vocab, language, max_words, max_sentence_words)
+        settings = PredictionSettings(precision, entity_threshold, relation_threshold, entity_decoding)
+        self._precision = apply_prediction_settings(model, settings)
 
     @property
     def model(self) -> Model:
@@ -147,108 +110,12 @@ class SpertMTPredictor(Predictor):
 
     # ------------------------------------------------------------------ input
 
-    @cached_property
-    def _nlp(self) -> Language:
-        return blank_pipeline(self._language)
-
     def load_line(self, line: str) -> JsonDict:
-        # `allennlp predict` hands us every non-blank line: count them to name bad ones.
-        self._lines_read += 1
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise InputError(f"input line {self._lines_read}: not valid JSON ({error.msg})") from None
-        if isinstance(value, dict):
-            value.setdefault("_line", self._lines_read)
-        return value
-
-    def _words_with_offsets(self, text: str, where: str, split_sentences: bool) -> List[Prepared]:
-        if not text.strip():
-            raise InputError(f"{where}: the text is empty")
-        # Text of any length is parsed: the word limits below bound what reaches the model.
-        document = parse(self._nlp, text)
-        groups = list(document.sents) if split_sentences else [document]
-        prepared = []
-        for group in groups:
-            # Whitespace tokens (double spaces, newlines) are not words.
-            words = [token for token in group if not token.is_space]
-            if words:
-                offsets = [(t.idx, t.idx + len(t.text)) for t in words]
-                prepared.append(Prepared([t.text for t in words], offsets, None))
-        return prepared
-
-    def _prepare(self, inputs: JsonDict, index: Optional[int] = None) -> List[Prepared]:
-        """Validates one input object (item `index` of a batch, if given) and turns it into sentences of words."""
-        # The name the user can find the input by: its line for `allennlp predict`, else its place
-        # in the batch (0-based, as in `instances[1]` of the HTTP request).
-        where = "input" if index is None else f"instances[{index}]"
-        if not isinstance(inputs, dict):
-            prefix = "" if index is None else f"{where}: "
-            raise InputError(f"{prefix}each input must be a JSON object, got {type(inputs).__name__}")
-        if "_line" in inputs:
-            where = f"input line {inputs['_line']}"
-        keys = [key for key in ("tokens", "sentence", "document") if key in inputs]
-        if len(keys) != 1:
-            raise InputError(
-                f"{where}: give exactly one of 'tokens' (a list of words), 'sentence' or 'document' "
-                f"(raw text); got keys {sorted(k for k in inputs if k != '_line')}"
-            )
-        key, value = keys[0], inputs[keys[0]]
-        doc_id = inputs.get("orig_id")
-        if key == "tokens":
-            if not isinstance(value, list) or not value:
-                raise InputError(f"{where}: 'tokens' must be a non-empty list of strings")
-            for index, token in enumerate(value):
-                if not isinstance(token, str) or not token.strip():
-                    raise InputError(f"{where}: token {index} must be a non-empty string, got {token!r}")
-            prepared = [Prepared(list(value), None, doc_id)]
-        else:
-            if not isinstance(value, str):
-                raise InputError(f"{where}: '{key}' must be a string, got {type(value).__name__}")
-            # spaCy makes at least one word of each whitespace-separated chunk: refuse a text that
-            # is certainly too long before spending seconds tokenising it.
-            if self._max_words is not None and len(value.split()) > self._max_words:
-                raise InputTooLarge(
-                    f"{where}: the text has over {self._max_words} words, the limit per request "
-                    "(max_words); split it into several requests"
-                )
-            prepared = self._words_with_offsets(value, where, split_sentences=(key == "document"))
-            if not prepared:
-                raise InputError(f"{where}: the text has no words")
-            prepared = [sentence._replace(doc_id=doc_id) for sentence in prepared]
-        if "entities" in inputs:
-            prepared = self._with_given_entities(prepared, inputs["entities"], where)
-        self._check_size(prepared, where)
-        return prepared
-
-    @cached_property
-    def _entity_types(self) -> List[str]:
-        # The types a given entity may name: the model's, fixed once it is loaded.
-        return LabelIndex(self.model.vocab).entity_types
-
-    def _with_given_entities(self, prepared: List[Prepared], entities: Any, where: str) -> List[Prepared]:
-        """The sentences with the user's entities: word spans for `tokens`, character spans for raw text."""
-        known_types = self._entity_types
-        try:
-            if prepared[0].offsets is None:
-                per_sentence = [word_entities(entities, len(prepared[0].words), known_types)]
-            else:
-                per_sentence = character_entities(entities, [p.offsets for p in prepared], known_types)
-        except GivenEntityError as error:
-            raise InputError(f"{where}: {error}") from None
-        return [sentence._replace(entities=given) for sentence, given in zip(prepared, per_sentence)]
-
-    def _check_size(self, prepared: List[Prepared], where: str) -> None:
-        for index, sentence in enumerate(prepared):
-            if len(sentence.words) > self._max_sentence_words:
-                which = f"sentence {index} " if len(prepared) > 1 else "the sentence "
-                raise InputTooLarge(
-                    f"{where}: {which}has {len(sentence.words)} words, over the limit of "
-                    f"{self._max_sentence_words} words per sentence (max_sentence_words)"
-                )
+        # `allennlp predict` hands us every non-blank line: they are counted to name bad ones.
+        return self._input.load_line(line)
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
-        prepared = self._prepare(json_dict)
+        prepared = self._input.sentences(json_dict)
         if len(prepared) != 1:
             raise InputError("a document has several sentences: use predict_json")
         sentence = prepared[0]
@@ -266,13 +133,8 @@ class SpertMTPredictor(Predictor):
         return self._predict_inputs(inputs, batch=True)
 
     def _predict_inputs(self, inputs: List[JsonDict], batch: bool) -> List[JsonDict]:
-        prepared = [self._prepare(item, index if batch else None) for index, item in enumerate(inputs)]
-        total = sum(len(sentence.words) for sentences in prepared for sentence in sentences)
-        if self._max_words is not None and total > self._max_words:
-            raise InputTooLarge(
-                f"the input has {total} words, over the limit of {self._max_words} words per request "
-                "(max_words); split it into several requests"
-            )
+        prepared = [self._input.sentences(item, index if batch else None) for index, item in enumerate(inputs)]
+        self._input.check_request(prepared)
         flat = [sentence for sentences in prepared for sentence in sentences]
         given = [sentence.entities for sentence in flat]
         outputs = iter(self.predict_sentences([(s.words, s.doc_id) for s in flat], given))
@@ -302,15 +164,7 @@ class SpertMTPredictor(Predictor):
         the entities too. Given entities must be spans of their sentence's words with a type of the
         model or `None`; an `InputError` names the sentence (0-based) and the entity otherwise.
         """
-        entities = list(entities) if entities is not None else [None] * len(sentences)
-        if len(entities) != len(sentences):
-            raise InputError(f"entities has {len(entities)} items for {len(sentences)} sentences")
-        for index, given in enumerate(entities):
-            if given is not None:
-                try:
-                    entities[index] = word_span_entities(given, len(sentences[index][0]), self._entity_types)
-                except GivenEntityError as error:
-                    raise InputError(f"sentence {index}: {error}") from None
+        entities = self._input.given_word_spans(sentences, entities)
         # A batch holds either sentences with given entities or sentences without: the model reads
         # the given ones from a field the others do not have.
         by_length = sorted(range(len(sentences)), key=lambda i: len(sentences[i][0]))
@@ -358,7 +212,7 @@ class SpertMTPredictor(Predictor):
         # `allennlp predict --use-dataset-reader` batches instances itself (`--batch-size`).
         with self._precision.forward():
             outputs = self._model.forward_on_instances(instances)
-        self._progress.add(len(instances), self._lines_read)
+        self._progress.add(len(instances), self._input.lines_read)
         return [self._to_spert_json(output) for output in outputs]
 
     @staticmethod

@@ -12,7 +12,8 @@ from flask import Flask, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
-from spert_mt_plugin.predictors.spert_mt import InputError, InputTooLarge, SpertMTPredictor
+from spert_mt_plugin.predictors.prediction_input import InputError, InputTooLarge, check_batch
+from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
 
 logger = logging.getLogger(__name__)
 
@@ -55,16 +56,7 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
         try:
             payload = _json_body()
             if isinstance(payload, dict) and "instances" in payload:
-                batch = payload["instances"]
-                if not isinstance(batch, list) or not batch:
-                    got = "an empty list" if isinstance(batch, list) else type(batch).__name__
-                    return _error(f"'instances' must be a non-empty list of input objects, got {got}")
-                if len(batch) > max_batch:
-                    return _error(
-                        f"the batch has {len(batch)} instances, over the limit of {max_batch} instances per "
-                        "request (--max-batch); split it into several requests",
-                        413,
-                    )
+                batch = check_batch(payload["instances"], max_batch)
                 return jsonify(predictions=predictor.predict_batch_json(batch))
             if isinstance(payload, list):
                 # The likeliest mistake: a batch sent as a bare list.

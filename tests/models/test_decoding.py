@@ -25,3 +25,48 @@ def test_entities_get_exclusive_ends_and_relations_their_sentence():
     ]
     relations = relation_dicts([[0, 0, 1]], [0], [1.2], 2, ["Works_For"], set())
     assert relations == [[{"head": 0, "tail": 1, "type": "Works_For", "score": 1.2}], []]
+
+
+def test_decode_relates_the_entities_and_a_flat_model_never_two_overlapping_ones():
+    from types import SimpleNamespace
+
+    import torch
+
+    from spert_mt_plugin.models.decoding import decode
+    from spert_mt_plugin.models.entities import Entities
+    from spert_mt_plugin.modules.heads import HeadOutput
+
+    # Three given entities of one sentence: words 0-1, word 1 (inside the first) and word 3.
+    spans = torch.tensor([[[0, 1], [1, 1], [3, 3]]])
+    entities = Entities(
+        spans,
+        spans.float(),
+        spans.float(),
+        torch.tensor([[0, 1, 1]]),
+        torch.tensor([[0.5, 0.25, 2.0]]),
+        torch.tensor([[True, True, True]]),
+    )
+
+    # The relation head takes every pair whose head comes before its tail, as class 0, scored by the tail's index.
+    def decisions(output):
+        kept = (output.scores[:, 1] < output.scores[:, 2]).nonzero(as_tuple=True)[0]
+        return kept, torch.zeros_like(kept), output.scores[kept, 2].float()
+
+    relation_head = SimpleNamespace(decisions=decisions)
+    scorer = SimpleNamespace(pairs=lambda table, s, v, t, pairs: HeadOutput(None, pairs), relation_head=relation_head)
+    labels = SimpleNamespace(entity_types=["Person", "Place"], relation_types=["Lives_In"], symmetric=set())
+    entity_dicts_, relations = decode(scorer, labels, None, entities, flat=False)
+    assert entity_dicts_ == [
+        [
+            {"start": 0, "end": 2, "type": "Person", "score": 0.5},
+            {"start": 1, "end": 2, "type": "Place", "score": 0.25},
+            {"start": 3, "end": 4, "type": "Place", "score": 2.0},
+        ]
+    ]
+    assert [(r["head"], r["tail"]) for r in relations[0]] == [(0, 1), (0, 2), (1, 2)]
+    # Flat: entities 0 and 1 overlap, so the pair (0, 1) is never scored.
+    _, relations = decode(scorer, labels, None, entities, flat=True)
+    assert [(r["head"], r["tail"], r["type"], r["score"]) for r in relations[0]] == [
+        (0, 2, "Lives_In", 2.0),
+        (1, 2, "Lives_In", 2.0),
+    ]

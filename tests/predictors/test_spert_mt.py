@@ -7,7 +7,7 @@ from allennlp.predictors import Predictor
 
 from spert_mt_plugin.dataset_readers import SpertJsonReader
 from spert_mt_plugin.formats.text import blank_pipeline
-from spert_mt_plugin.predictors import InputError, spert_mt
+from spert_mt_plugin.predictors import InputError, prediction_input, spert_mt
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 SENTENCES = FIXTURES / "data" / "sentences.json"
@@ -193,7 +193,7 @@ def test_text_longer_than_spacy_max_length_keeps_its_offsets(trained_archive, mo
         nlp.max_length = 40  # stands for spaCy's 10^6 characters
         return nlp
 
-    monkeypatch.setattr(spert_mt, "blank_pipeline", short_pipeline)
+    monkeypatch.setattr(prediction_input, "blank_pipeline", short_pipeline)
     predictor = Predictor.from_path(trained_archive)
     text = "Bob is married to Carol. Eve works for Acme Corp in Oslo. Dan left Paris."
     result = predictor.predict_json({"document": text})
