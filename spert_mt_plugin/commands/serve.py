@@ -18,7 +18,7 @@ import logging
 import os
 import signal
 import sys
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 from allennlp.commands.subcommand import Subcommand
 
@@ -47,6 +47,95 @@ def at_least(minimum: int) -> Callable[[str], int]:
     return integer
 
 
+def add_server_arguments(
+    subparser: argparse.ArgumentParser, port: int, workers: int, threads: int, request_bytes: int = 2_000_000
+) -> None:
+    """The archive, the address and gunicorn's workers, threads and timeouts: the HTTP commands' arguments."""
+    subparser.add_argument("archive_file", help="the model archive (model.tar.gz)")
+    subparser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    subparser.add_argument("--port", type=int, default=port, help="port")
+    subparser.add_argument(
+        "--workers",
+        type=at_least(1),
+        default=workers,
+        help=f"worker processes, each serving requests in parallel (default {workers})",
+    )
+    subparser.add_argument(
+        "--threads",
+        type=at_least(1),
+        default=threads,
+        help="threads per worker; 2 answers /health and short requests while a long one computes, "
+        f"at some cost in throughput (default {threads})",
+    )
+    subparser.add_argument(
+        "--torch-threads",
+        type=at_least(1),
+        default=None,
+        help="torch intra-op threads per worker (default: CPU cores / workers, at least 1)",
+    )
+    subparser.add_argument(
+        "--timeout",
+        type=at_least(1),
+        default=120,
+        help="seconds a worker may spend on one request before gunicorn restarts it",
+    )
+    subparser.add_argument(
+        "--graceful-timeout",
+        type=at_least(0),
+        default=None,
+        help="seconds the workers get after SIGTERM to finish the requests they are answering before they are "
+        "killed (default: --timeout, the longest a request may take)",
+    )
+    subparser.add_argument(
+        "--max-request-bytes",
+        type=at_least(1),
+        default=request_bytes,
+        help="largest request body; larger ones get HTTP 413",
+    )
+
+
+def add_model_arguments(subparser: argparse.ArgumentParser) -> None:
+    """How the model predicts: device, language, size limits, thresholds, decoding and precision."""
+    subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
+    subparser.add_argument("--language", default="en", help="spaCy language for raw text")
+    subparser.add_argument(
+        "--max-request-words",
+        type=at_least(1),
+        default=20000,
+        help="most words per request; larger requests get HTTP 413",
+    )
+    subparser.add_argument(
+        "--max-sentence-words",
+        type=at_least(1),
+        default=1000,
+        help="longest sentence, in words; longer ones get HTTP 413",
+    )
+    for kind, example in (("entity", "1.2"), ("relation", "1.0")):
+        subparser.add_argument(
+            f"--{kind}-threshold",
+            type=float,
+            default=None,
+            metavar="THETA",
+            help=f"the least score a predicted {kind} needs, instead of the model's (e.g. {example}; a margin "
+            "score for SpERT.MT, a probability for SpERT's heads); allennlp spert-thresholds shows what each "
+            "value gives on a labelled file (docs/scores.md)",
+        )
+    subparser.add_argument(
+        "--entity-decoding",
+        choices=ENTITY_DECODINGS,
+        default=None,
+        help="flat: no two entities share a word; nested: every accepted span; default: the model's "
+        "(docs/serving.md, Flat or nested entities)",
+    )
+    subparser.add_argument(
+        "--precision",
+        choices=PRECISIONS + (AUTO,),
+        default=AUTO,
+        help="arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, else float32 "
+        "(docs/speed.md, Precision modes)",
+    )
+
+
 @Subcommand.register("spert-serve")
 class Serve(Subcommand):
     """`allennlp spert-serve model.tar.gz`: the HTTP service and visual page over a trained model."""
@@ -57,88 +146,11 @@ class Serve(Subcommand):
             "and a page at / that draws entities and relations."
         )
         subparser = parser.add_parser(self.name, description=description, help="Serve a trained model over HTTP.")
-        subparser.add_argument("archive_file", help="the model archive (model.tar.gz)")
-        subparser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-        subparser.add_argument("--port", type=int, default=8000, help="port")
-        subparser.add_argument(
-            "--workers",
-            type=at_least(1),
-            default=os.cpu_count() or 1,
-            help="worker processes, each serving requests in parallel (the default is one per CPU core)",
-        )
-        subparser.add_argument(
-            "--threads",
-            type=at_least(1),
-            default=1,
-            help="threads per worker; 2 answers /health and short requests while a long one computes, "
-            "at some cost in throughput",
-        )
-        subparser.add_argument(
-            "--torch-threads",
-            type=at_least(1),
-            default=None,
-            help="torch intra-op threads per worker (default: CPU cores / workers, at least 1)",
-        )
-        subparser.add_argument(
-            "--timeout",
-            type=at_least(1),
-            default=120,
-            help="seconds a worker may spend on one request before gunicorn restarts it",
-        )
-        subparser.add_argument(
-            "--graceful-timeout",
-            type=at_least(0),
-            default=None,
-            help="seconds the workers get after SIGTERM to finish the requests they are answering before they are "
-            "killed (default: --timeout, the longest a request may take)",
-        )
-        subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
-        subparser.add_argument("--language", default="en", help="spaCy language for raw text")
+        add_server_arguments(subparser, port=8000, workers=os.cpu_count() or 1, threads=1)
         subparser.add_argument(
             "--max-batch", type=at_least(1), default=64, help="most instances per request; larger batches get HTTP 413"
         )
-        subparser.add_argument(
-            "--max-request-words",
-            type=at_least(1),
-            default=20000,
-            help="most words per request; larger requests get HTTP 413",
-        )
-        subparser.add_argument(
-            "--max-sentence-words",
-            type=at_least(1),
-            default=1000,
-            help="longest sentence, in words; longer ones get HTTP 413",
-        )
-        subparser.add_argument(
-            "--max-request-bytes",
-            type=at_least(1),
-            default=2_000_000,
-            help="largest request body; larger ones get HTTP 413",
-        )
-        for kind, example in (("entity", "1.2"), ("relation", "1.0")):
-            subparser.add_argument(
-                f"--{kind}-threshold",
-                type=float,
-                default=None,
-                metavar="THETA",
-                help=f"the least score a predicted {kind} needs, instead of the model's (e.g. {example}; a margin "
-                "score for SpERT.MT, a probability for SpERT's heads); allennlp spert-thresholds shows what each "
-                "value gives on a labelled file (docs/scores.md)",
-            )
-        subparser.add_argument(
-            "--entity-decoding",
-            choices=ENTITY_DECODINGS,
-            default=None,
-            help="flat: no two entities share a word; nested: every accepted span; default: the model's "
-            "(docs/serving.md, Flat or nested entities)",
-        )
-        subparser.add_argument(
-            "--precision",
-            choices=PRECISIONS + (AUTO,),
-            default=AUTO,
-            help="arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, else float32 "
-            "(docs/speed.md, Precision modes)",
-        )
+        add_model_arguments(subparser)
         subparser.set_defaults(func=serve_from_args)
         return subparser
 
@@ -147,26 +159,32 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
     """A function that loads the model and builds the Flask app from the command's arguments."""
 
     def load():
-        from spert_mt_plugin.archives import load_predictor
         from spert_mt_plugin.service.app import create_app
 
-        # A bad archive raises an ArchiveError, which gunicorn's master passes on (a RuntimeError it
-        # would print whole) to the command's one-line error hook.
-        predictor = load_predictor(
-            args.archive_file,
-            predictor_name="spert_mt",
-            cuda_device=args.cuda_device,
-            language=args.language,
-            max_words=args.max_request_words,
-            max_sentence_words=args.max_sentence_words,
-            entity_threshold=args.entity_threshold,
-            relation_threshold=args.relation_threshold,
-            precision=args.precision,
-            entity_decoding=args.entity_decoding,
-        )
+        predictor = predictor_from_args(args, args.archive_file)
         return create_app(predictor, max_batch=args.max_batch, max_request_bytes=args.max_request_bytes)
 
     return load
+
+
+def predictor_from_args(args: argparse.Namespace, archive: str):
+    """The predictor of `archive` with the options of `add_model_arguments`."""
+    from spert_mt_plugin.archives import load_predictor
+
+    # A bad archive raises an ArchiveError, which gunicorn's master passes on (a RuntimeError it
+    # would print whole) to the command's one-line error hook.
+    return load_predictor(
+        archive,
+        predictor_name="spert_mt",
+        cuda_device=args.cuda_device,
+        language=args.language,
+        max_words=args.max_request_words,
+        max_sentence_words=args.max_sentence_words,
+        entity_threshold=args.entity_threshold,
+        relation_threshold=args.relation_threshold,
+        precision=args.precision,
+        entity_decoding=args.entity_decoding,
+    )
 
 
 # Whether this worker process is inside the app, computing an answer (each worker has its own copy).
@@ -242,6 +260,16 @@ def _on_exit(server) -> None:
 
 
 def serve_from_args(args: argparse.Namespace) -> None:
+    run_gunicorn(args, app_factory(args), "spert-mt service")
+
+
+def run_gunicorn(
+    args: argparse.Namespace, load: Callable[[], Any], title: str, on_worker_exit: Optional[Callable[[], None]] = None
+) -> None:
+    """
+    Serves the WSGI app that `load` builds on gunicorn with the options of `add_server_arguments`;
+    `on_worker_exit` runs in a worker before it exits.
+    """
     import torch
     from gunicorn.app.base import BaseApplication
 
@@ -276,7 +304,14 @@ def serve_from_args(args: argparse.Namespace) -> None:
         # gunicorn's control socket (one fixed path in $HOME) would clash between two services.
         "control_socket_disable": True,
     }
-    load = app_factory(args)
+    if on_worker_exit is not None:
+
+        def worker_exit(server, worker):
+            if os.getpid() == worker.pid:
+                on_worker_exit()
+            _worker_exit(server, worker)
+
+        options["worker_exit"] = worker_exit
 
     class Application(BaseApplication):
         def load_config(self):
@@ -287,7 +322,8 @@ def serve_from_args(args: argparse.Namespace) -> None:
             return _marking_busy(load())
 
     logger.info(
-        "spert-mt service on http://%s:%d/ (gunicorn, %d workers x %d threads, %d torch threads each)",
+        "%s on http://%s:%d/ (gunicorn, %d workers x %d threads, %d torch threads each)",
+        title,
         args.host,
         args.port,
         args.workers,
