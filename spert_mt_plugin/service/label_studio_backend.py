@@ -155,20 +155,10 @@ def create_backend(slot: ModelSlot, retraining: Optional[Retraining] = None, max
         return jsonify(status="ok", training=True, **state), 201
 
     @app.errorhandler(LabelingConfigError)
-    def bad_config(error: LabelingConfigError):
-        return _failure(str(error), 400)
-
     @app.errorhandler(InputError)
-    def bad_input(error: InputError):
-        return _failure(str(error), 400)
-
-    @app.errorhandler(TrainingBusy)
-    def busy(error: TrainingBusy):
-        return _failure(str(error), 409)
-
     @app.errorhandler(TrainingError)
-    def cannot_train(error: TrainingError):
-        return _failure(str(error), 400)
+    def refused(error: Exception):
+        return _failure(str(error), 409 if isinstance(error, TrainingBusy) else 400)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
