@@ -28,8 +28,7 @@ class LabelStudioBackend(Subcommand):
         subparser.add_argument(
             "--work-dir",
             default="label-studio-backend",
-            help="folder of the backend's state: the current model, the training rounds and their models "
-            "(default: label-studio-backend)",
+            help="folder of the backend's state: the current model, the training rounds and their models",
         )
         subparser.add_argument(
             "--model-version",
@@ -51,13 +50,13 @@ class LabelStudioBackend(Subcommand):
             "--held-out-every",
             type=int,
             default=5,
-            help="every Nth annotated task is held out to compare the new model with the current one (default 5)",
+            help="every Nth annotated task is held out to compare the new model with the current one",
         )
         subparser.add_argument(
             "--label-studio-url",
             default=os.environ.get("LABEL_STUDIO_URL"),
-            help="Label Studio's address, to export the annotations when it asks for training "
-            "(default: $LABEL_STUDIO_URL); the API key is read from $LABEL_STUDIO_API_KEY",
+            help="Label Studio's address, to export the annotations when it asks for training (taken from "
+            "$LABEL_STUDIO_URL when not given); the API key is read from $LABEL_STUDIO_API_KEY",
         )
         add_model_arguments(subparser)
         subparser.set_defaults(func=backend_from_args)

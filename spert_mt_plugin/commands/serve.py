@@ -58,14 +58,14 @@ def add_server_arguments(
         "--workers",
         type=at_least(1),
         default=workers,
-        help=f"worker processes, each serving requests in parallel (default {workers})",
+        help="worker processes, each serving requests in parallel",
     )
     subparser.add_argument(
         "--threads",
         type=at_least(1),
         default=threads,
         help="threads per worker; 2 answers /health and short requests while a long one computes, "
-        f"at some cost in throughput (default {threads})",
+        "at some cost in throughput",
     )
     subparser.add_argument(
         "--torch-threads",
