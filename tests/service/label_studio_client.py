@@ -11,6 +11,7 @@ URL API_KEY COMMAND JSON_ARGUMENTS`; prints the command's answer as one JSON lin
 - `import {"project", "tasks"}`: imports more tasks (with their annotations).
 - `train {"ml_backend"}`: Label Studio's *Start Training* for the backend.
 - `backend {"ml_backend"}`: the backend as Label Studio sees it (state, model_version, error_message).
+- `token {}`: a personal access token (what Label Studio 1.23 gives its users by default).
 """
 
 import json
@@ -56,7 +57,18 @@ def backend(client, ml_backend):
     return {"state": found.state, "model_version": found.model_version, "error_message": found.error_message}
 
 
-COMMANDS = {"create": create, "predict": predict, "import": import_tasks, "train": train, "backend": backend}
+def token(client):
+    return {"token": client.tokens.create().token}
+
+
+COMMANDS = {
+    "create": create,
+    "predict": predict,
+    "import": import_tasks,
+    "train": train,
+    "backend": backend,
+    "token": token,
+}
 
 
 def main(url, api_key, command, arguments):

@@ -113,7 +113,9 @@ def backend(label_studio, trained_archive, tmp_path_factory):
     command = [sys.executable, "-m", "allennlp", "spert-label-studio-backend", trained_archive, "--port", str(port)]
     command += ["--work-dir", str(work), "--train-config", str(FIXTURES / "experiment.jsonnet"), "--fine-tune"]
     command += ["--held-out-every", "2"]
-    environment = {**os.environ, "LABEL_STUDIO_URL": label_studio, "LABEL_STUDIO_API_KEY": TOKEN}
+    # The export for training authenticates with a personal access token, as users of Label Studio 1.23 have.
+    access_token = sdk(label_studio, "token")["token"]
+    environment = {**os.environ, "LABEL_STUDIO_URL": label_studio, "LABEL_STUDIO_API_KEY": access_token}
     with open(work / "backend.log", "w") as log:
         process = subprocess.Popen(
             command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
