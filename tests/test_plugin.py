@@ -22,6 +22,7 @@ def registrations():
 
     from spert_mt_plugin.commands.convert import Convert
     from spert_mt_plugin.commands.experiments import Experiments
+    from spert_mt_plugin.commands.label_studio_backend import LabelStudioBackend
     from spert_mt_plugin.commands.plot import Plot
     from spert_mt_plugin.commands.predict_corpus import PredictCorpus
     from spert_mt_plugin.commands.serve import Serve
@@ -68,6 +69,7 @@ def registrations():
         (Subcommand, "spert-serve", Serve),
         (Subcommand, "spert-thresholds", Thresholds),
         (Subcommand, "spert-predict-corpus", PredictCorpus),
+        (Subcommand, "spert-label-studio-backend", LabelStudioBackend),
     ]
 
 

@@ -11,7 +11,7 @@ import sys
 
 from allennlp.commands.subcommand import Subcommand
 
-from spert_mt_plugin.commands.serve import at_least
+from spert_mt_plugin.commands.server_arguments import at_least
 from spert_mt_plugin.inference.precision import AUTO, PRECISIONS
 
 

@@ -18,32 +18,18 @@ import logging
 import os
 import signal
 import sys
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional
 
 from allennlp.commands.subcommand import Subcommand
 
-from spert_mt_plugin.inference.prediction_settings import add_prediction_arguments, prediction_settings_from_args
+from spert_mt_plugin.commands.server_arguments import (
+    add_model_arguments,
+    add_server_arguments,
+    at_least,
+    predictor_from_args,
+)
 
 logger = logging.getLogger(__name__)
-
-
-def at_least(minimum: int) -> Callable[[str], int]:
-    """
-    An argparse `type`: an integer of at least `minimum`. A smaller one would reach gunicorn or the
-    app (0 workers divides by zero, a negative limit refuses every request); argparse prints the
-    message as the command's one-line error.
-    """
-
-    def integer(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return integer
 
 
 @Subcommand.register("spert-serve")
@@ -56,65 +42,11 @@ class Serve(Subcommand):
             "and a page at / that draws entities and relations."
         )
         subparser = parser.add_parser(self.name, description=description, help="Serve a trained model over HTTP.")
-        subparser.add_argument("archive_file", help="the model archive (model.tar.gz)")
-        subparser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-        subparser.add_argument("--port", type=int, default=8000, help="port")
-        subparser.add_argument(
-            "--workers",
-            type=at_least(1),
-            default=os.cpu_count() or 1,
-            help="worker processes, each serving requests in parallel (the default is one per CPU core)",
-        )
-        subparser.add_argument(
-            "--threads",
-            type=at_least(1),
-            default=1,
-            help="threads per worker; 2 answers /health and short requests while a long one computes, "
-            "at some cost in throughput",
-        )
-        subparser.add_argument(
-            "--torch-threads",
-            type=at_least(1),
-            default=None,
-            help="torch intra-op threads per worker (default: CPU cores / workers, at least 1)",
-        )
-        subparser.add_argument(
-            "--timeout",
-            type=at_least(1),
-            default=120,
-            help="seconds a worker may spend on one request before gunicorn restarts it",
-        )
-        subparser.add_argument(
-            "--graceful-timeout",
-            type=at_least(0),
-            default=None,
-            help="seconds the workers get after SIGTERM to finish the requests they are answering before they are "
-            "killed (default: --timeout, the longest a request may take)",
-        )
-        subparser.add_argument("--cuda-device", type=int, default=-1, help="GPU id, -1 for CPU")
-        subparser.add_argument("--language", default="en", help="spaCy language for raw text")
+        add_server_arguments(subparser, port=8000, workers=os.cpu_count() or 1, threads=1)
         subparser.add_argument(
             "--max-batch", type=at_least(1), default=64, help="most instances per request; larger batches get HTTP 413"
         )
-        subparser.add_argument(
-            "--max-request-words",
-            type=at_least(1),
-            default=20000,
-            help="most words per request; larger requests get HTTP 413",
-        )
-        subparser.add_argument(
-            "--max-sentence-words",
-            type=at_least(1),
-            default=1000,
-            help="longest sentence, in words; longer ones get HTTP 413",
-        )
-        subparser.add_argument(
-            "--max-request-bytes",
-            type=at_least(1),
-            default=2_000_000,
-            help="largest request body; larger ones get HTTP 413",
-        )
-        add_prediction_arguments(subparser)
+        add_model_arguments(subparser)
         subparser.set_defaults(func=serve_from_args)
         return subparser
 
@@ -123,20 +55,9 @@ def app_factory(args: argparse.Namespace) -> Callable[[], Any]:
     """A function that loads the model and builds the Flask app from the command's arguments."""
 
     def load():
-        from spert_mt_plugin.archives import load_predictor
         from spert_mt_plugin.service.app import create_app
 
-        # A bad archive raises an ArchiveError, which gunicorn's master passes on (a RuntimeError it
-        # would print whole) to the command's one-line error hook.
-        predictor = load_predictor(
-            args.archive_file,
-            predictor_name="spert_mt",
-            cuda_device=args.cuda_device,
-            language=args.language,
-            max_words=args.max_request_words,
-            max_sentence_words=args.max_sentence_words,
-            **prediction_settings_from_args(args)._asdict(),
-        )
+        predictor = predictor_from_args(args, args.archive_file)
         return create_app(predictor, max_batch=args.max_batch, max_request_bytes=args.max_request_bytes)
 
     return load
@@ -215,6 +136,16 @@ def _on_exit(server) -> None:
 
 
 def serve_from_args(args: argparse.Namespace) -> None:
+    run_gunicorn(args, app_factory(args), "spert-mt service")
+
+
+def run_gunicorn(
+    args: argparse.Namespace, load: Callable[[], Any], title: str, on_worker_exit: Optional[Callable[[], None]] = None
+) -> None:
+    """
+    Serves the WSGI app that `load` builds on gunicorn with the options of `add_server_arguments`;
+    `on_worker_exit` runs in a worker before it exits.
+    """
     import torch
     from gunicorn.app.base import BaseApplication
 
@@ -249,7 +180,14 @@ def serve_from_args(args: argparse.Namespace) -> None:
         # gunicorn's control socket (one fixed path in $HOME) would clash between two services.
         "control_socket_disable": True,
     }
-    load = app_factory(args)
+    if on_worker_exit is not None:
+
+        def worker_exit(server, worker):
+            if os.getpid() == worker.pid:
+                on_worker_exit()
+            _worker_exit(server, worker)
+
+        options["worker_exit"] = worker_exit
 
     class Application(BaseApplication):
         def load_config(self):
@@ -260,7 +198,8 @@ def serve_from_args(args: argparse.Namespace) -> None:
             return _marking_busy(load())
 
     logger.info(
-        "spert-mt service on http://%s:%d/ (gunicorn, %d workers x %d threads, %d torch threads each)",
+        "%s on http://%s:%d/ (gunicorn, %d workers x %d threads, %d torch threads each)",
+        title,
         args.host,
         args.port,
         args.workers,

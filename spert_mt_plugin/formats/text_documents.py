@@ -49,7 +49,7 @@ def text_documents(path: str) -> List[TextDocument]:
         if not isinstance(document, dict):
             raise DataError(f"{location}: expected a JSON object")
         if "sentences" in document and isinstance(document.get("document"), str):
-            documents.append(_document_prediction(_name(document.get("orig_id"), f"doc{index}"), document, location))
+            documents.append(document_prediction(_name(document.get("orig_id"), f"doc{index}"), document, location))
             continue
         orig_id = document.get("orig_id")
         match = SENTENCE_ID.match(str(orig_id)) if orig_id is not None else None
@@ -96,7 +96,11 @@ def _joined_sentences(name: str, sentences: List[Tuple[str, Dict[str, Any]]]) ->
     return TextDocument(name, "\n".join(text_lines), entities, relations, True, predicted)
 
 
-def _document_prediction(name: str, document: Dict[str, Any], location: str) -> TextDocument:
+def document_prediction(name: str, document: Dict[str, Any], location: str) -> TextDocument:
+    """
+    The predictor's output for a `{"document": text}` input (its `sentences` with `char_start` /
+    `char_end` on every entity) as a `TextDocument` of the original text; `location` names it in errors.
+    """
     text = document["document"]
     entities, relations = [], []
     for number, sentence in enumerate(document["sentences"]):

@@ -54,29 +54,29 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
     @app.post("/predict")
     def predict():
         try:
-            payload = _json_body()
+            payload = json_body()
             if isinstance(payload, dict) and "instances" in payload:
                 batch = check_batch(payload["instances"], max_batch)
                 return jsonify(predictions=predictor.predict_batch_json(batch))
             if isinstance(payload, list):
                 # The likeliest mistake: a batch sent as a bare list.
-                return _error(
+                return error_response(
                     'the request body must be a JSON object, got a list: send a batch as {"instances": [...]}'
                 )
             if not isinstance(payload, dict):
-                return _error(
+                return error_response(
                     'the request body must be a JSON object such as {"sentence": "..."} or {"instances": [...]}, '
                     f"got {type(payload).__name__}"
                 )
             return jsonify(predictor.predict_json(payload))
         except InputTooLarge as error:
-            return _error(str(error), 413)
+            return error_response(str(error), 413)
         except InputError as error:
-            return _error(str(error))
+            return error_response(str(error))
 
     @app.errorhandler(413)
     def too_large(_):
-        return _error(
+        return error_response(
             f"the request body is larger than {max_request_bytes} bytes, the limit (--max-request-bytes); "
             "split it into several requests",
             413,
@@ -84,20 +84,22 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
 
     @app.errorhandler(405)
     def wrong_method(_):
-        return _error(
+        return error_response(
             f"{request.method} is not allowed on {request.path}: use GET /, GET /health or POST /predict", 405
         )
 
     @app.errorhandler(404)
     def not_found(_):
-        return _error("not found: use GET /, GET /health or POST /predict", 404)
+        return error_response("not found: use GET /, GET /health or POST /predict", 404)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         if isinstance(error, HTTPException):
-            return _error(error.description or error.name, error.code or 500)
+            return error_response(error.description or error.name, error.code or 500)
         logger.exception("unexpected error on %s %s", request.method, request.path)
-        return _error(f"internal error ({type(error).__name__}: {error}); the traceback is in the service log", 500)
+        return error_response(
+            f"internal error ({type(error).__name__}: {error}); the traceback is in the service log", 500
+        )
 
     @app.get("/")
     def page():
@@ -110,7 +112,7 @@ def create_app(predictor: SpertMTPredictor, max_batch: int = 64, max_request_byt
     return app
 
 
-def _json_body() -> Any:
+def json_body() -> Any:
     """The request body parsed as JSON; an `InputError` saying what is wrong with it (HTTP 400) if it is not."""
     if not request.is_json:
         raise InputError(
@@ -133,6 +135,6 @@ def _json_body() -> Any:
         raise InputError(f"the request body must be JSON in UTF-8: {error.reason} at byte {error.start}") from None
 
 
-def _error(message: str, status: int = 400):
+def error_response(message: str, status: int = 400):
     response: Dict[str, Any] = {"error": message}
     return jsonify(response), status
