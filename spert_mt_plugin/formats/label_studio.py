@@ -26,14 +26,15 @@ two different labels on one pair stop with that error); one without labels is re
 with several labels (a span takes one type) or none is reported, and so is every relation to it;
 results other than `labels` and `relation` (choices, text areas, ratings, ...) are reported.
 
+Writing tasks and predictions for Label Studio is `formats.label_studio_results`'s.
+
 The text becomes sentences of words as brat text does (`brat_sentences.text_sentences`). Reports
 (`Skipped`) give the task's index as their `line`; malformed tasks raise a `DataError` naming the
 file, the task's index and id, and the result.
 """
 
 import json
-from statistics import mean
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 
@@ -43,10 +44,6 @@ from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.sentence import Sentence, is_integer
 from spert_mt_plugin.formats.spert_json import iter_json_documents, require
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
-
-# (character start, exclusive end, type, score or None) and (head index, tail index, type, score or None)
-CharEntity = Tuple[int, int, str, Optional[float]]
-IndexRelation = Tuple[int, int, str, Optional[float]]
 
 DIRECTIONS = ("right", "left", "bi")
 
@@ -272,74 +269,3 @@ class _ResultReader:
             else:
                 relations.append(CharRelation(head, tail, label, self.index, "relation", annotation))
         return relations
-
-
-def task(
-    name: str,
-    text: str,
-    entities: Sequence[CharEntity],
-    relations: Sequence[IndexRelation],
-    data_key: str = "text",
-    model_version: Optional[str] = None,
-    from_name: str = "label",
-    to_name: str = "text",
-) -> Dict[str, Any]:
-    """
-    The Label Studio task of a text: entities by character offsets, relations (direction "right",
-    head -> tail) by index into `entities`. With `model_version`, the result is a prediction
-    (`predictions`, see `prediction`), else a completed annotation (`annotations`). `from_name` and
-    `to_name` are the names of the labeling config's Labels and Text tags; `name` goes under
-    `data["orig_id"]`.
-    """
-    content: Dict[str, Any] = {"data": {data_key: text, "orig_id": name}}
-    if model_version is None:
-        content["annotations"] = [{"result": result_items(text, entities, relations, from_name, to_name, False)}]
-    else:
-        content["predictions"] = [prediction(text, entities, relations, model_version, from_name, to_name)]
-    return content
-
-
-def prediction(
-    text: str,
-    entities: Sequence[CharEntity],
-    relations: Sequence[IndexRelation],
-    model_version: str,
-    from_name: str = "label",
-    to_name: str = "text",
-) -> Dict[str, Any]:
-    """
-    A Label Studio prediction of a text: its `result` (see `task`), each item with its `score`, the
-    mean of those as the prediction's `score` (Label Studio sorts tasks by it) and `model_version`.
-    """
-    result = result_items(text, entities, relations, from_name, to_name, True)
-    scores = [item["score"] for item in result if "score" in item]
-    content: Dict[str, Any] = {"model_version": model_version, "result": result}
-    if scores:
-        content["score"] = mean(scores)
-    return content
-
-
-def result_items(
-    text: str,
-    entities: Sequence[CharEntity],
-    relations: Sequence[IndexRelation],
-    from_name: str,
-    to_name: str,
-    scored: bool,
-) -> List[Dict[str, Any]]:
-    """The `labels` regions (ids `e0`, `e1`, ...) and `relation` items of a text; with `scored`, their scores."""
-    result: List[Dict[str, Any]] = []
-    for index, (start, end, label, score) in enumerate(entities):
-        value = {"start": start, "end": end, "text": text[start:end], "labels": [label]}
-        item = {"id": f"e{index}", "from_name": from_name, "to_name": to_name, "type": "labels", "value": value}
-        result.append(_scored(item, score if scored else None))
-    for head, tail, label, score in relations:
-        item = {"from_id": f"e{head}", "to_id": f"e{tail}", "type": "relation", "direction": "right", "labels": [label]}
-        result.append(_scored(item, score if scored else None))
-    return result
-
-
-def _scored(item: Dict[str, Any], score: Optional[float]) -> Dict[str, Any]:
-    if score is not None:
-        item["score"] = score
-    return item

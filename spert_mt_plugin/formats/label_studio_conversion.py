@@ -1,13 +1,13 @@
 """
 Conversions between Label Studio JSON exports and SpERT JSON: the export read into SpERT documents
 (`label_studio.read_file`, through the hub `spert_documents`) and SpERT JSON written as Label
-Studio tasks (`label_studio.task`, from `text_documents`). Beside `label_studio`, which reads and
+Studio tasks (`label_studio_results.task`, from `text_documents`). Beside `label_studio`, which reads and
 writes the export itself.
 """
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from spert_mt_plugin.formats import label_studio
+from spert_mt_plugin.formats import label_studio, label_studio_results
 from spert_mt_plugin.formats.brat import Skipped
 from spert_mt_plugin.formats.spert_documents import records_to_spert
 from spert_mt_plugin.formats.text import blank_pipeline
@@ -38,7 +38,7 @@ def spert_to_labelstudio(
     to_name: str = "text",
 ) -> List[Dict[str, Any]]:
     """
-    Label Studio tasks (`formats.label_studio.task`) of the documents of a SpERT JSON file (see
+    Label Studio tasks (`formats.label_studio_results.task`) of the documents of a SpERT JSON file (see
     `text_documents`). `predictions`: write the entities and relations as pre-annotations
     (`predictions`, with scores and `model_version`) or as completed `annotations`; `None` decides by
     the file: model output (the predictor's document output, or any score) gives predictions.
@@ -48,6 +48,6 @@ def spert_to_labelstudio(
         predictions = any(document.predicted for document in documents)
     version = model_version if predictions else None
     return [
-        label_studio.task(d.name, d.text, d.entities, d.relations, data_key, version, from_name, to_name)
+        label_studio_results.task(d.name, d.text, d.entities, d.relations, data_key, version, from_name, to_name)
         for d in documents
     ]

@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from spert_mt_plugin.formats import label_studio
+from spert_mt_plugin.formats import label_studio_results
 from spert_mt_plugin.formats.errors import DataError
 from spert_mt_plugin.formats.label_studio_config import LabelingConfigError, TagMapping, tag_mapping
 from spert_mt_plugin.formats.text_documents import document_prediction
@@ -62,7 +62,7 @@ def task_prediction(predictor: Any, task: Any, mapping: TagMapping, model_versio
         keys = ", ".join(repr(key) for key in data) if isinstance(data, dict) else "no data"
         return {"error": f"{where}: no text under data[{mapping.data_key!r}] (the Text tag's value); it has {keys}"}
     if not text.strip():
-        return label_studio.prediction(text, [], [], model_version, mapping.from_name, mapping.to_name)
+        return label_studio_results.prediction(text, [], [], model_version, mapping.from_name, mapping.to_name)
     try:
         document = document_prediction(str(name), predictor.predict_json({"document": text}), where)
     except (InputError, DataError) as error:
@@ -75,7 +75,7 @@ def task_prediction(predictor: Any, task: Any, mapping: TagMapping, model_versio
         if kind in mapping.relation_types and head in renumbered and tail in renumbered
     ]
     entities = [document.entities[index] for index in kept]
-    return label_studio.prediction(text, entities, relations, model_version, mapping.from_name, mapping.to_name)
+    return label_studio_results.prediction(text, entities, relations, model_version, mapping.from_name, mapping.to_name)
 
 
 def create_backend(slot: ModelSlot, retraining: Optional[Retraining] = None, max_request_bytes: int = 50_000_000):

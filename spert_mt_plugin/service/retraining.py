@@ -22,8 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -32,16 +30,13 @@ from spert_mt_plugin.formats.atomic import write_text
 from spert_mt_plugin.formats.label_studio_config import TagMapping
 from spert_mt_plugin.formats.types_file import EntityRelationTypes
 from spert_mt_plugin.labels import ENTITY_LABELS, NO_ENTITY, RELATION_LABELS
+from spert_mt_plugin.service.annotated_tasks import TrainingError, annotated, export_tasks, held_out_split
 from spert_mt_plugin.service.model_slot import ModelSlot, archive_version
 
 logger = logging.getLogger(__name__)
 
 STATE = "training.json"
 DEFAULT_METRIC = "+rel_f1"
-
-
-class TrainingError(Exception):
-    """A round that cannot start or did not finish; the message says why in one line."""
 
 
 class TrainingBusy(TrainingError):
@@ -57,60 +52,6 @@ class TrainingSettings:
     held_out_every: int = 5
     label_studio_url: Optional[str] = None
     api_key: Optional[str] = None
-
-
-def annotated(tasks: Any) -> List[Dict[str, Any]]:
-    """The tasks of a Label Studio export that have an annotation not cancelled, in order of their id."""
-    if not isinstance(tasks, list):
-        raise TrainingError(f"the annotations must be a list of Label Studio tasks, got {type(tasks).__name__}")
-    kept = [
-        task
-        for task in tasks
-        if isinstance(task, dict)
-        and any(isinstance(a, dict) and not a.get("was_cancelled", False) for a in task.get("annotations") or [])
-    ]
-    return sorted(kept, key=lambda task: (not isinstance(task.get("id"), int), str(task.get("id")).zfill(20)))
-
-
-def held_out_split(tasks: List[Dict[str, Any]], every: int) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-    """
-    `(training, held_out)`: every `every`-th task is held out, counting from the last so that a
-    project of a few tasks holds out one; at least two tasks are needed.
-    """
-    if len(tasks) < 2:
-        raise TrainingError(
-            f"{len(tasks)} annotated task(s): a round needs at least 2, one to train on and one held out to compare"
-        )
-    held = {index for index in range(len(tasks) - 1, -1, -every)}
-    return [t for i, t in enumerate(tasks) if i not in held], [t for i, t in enumerate(tasks) if i in held]
-
-
-def export_tasks(url: str, api_key: str, project: Any) -> List[Dict[str, Any]]:
-    """
-    The annotated tasks of project `project` from Label Studio's export API (JSON). `api_key` is a
-    personal access token (a JWT refresh token, exchanged for an access token) or a legacy token.
-    """
-    base = url.rstrip("/")
-    if api_key.count(".") == 2:
-        access = _request_json(f"{base}/api/token/refresh", None, {"refresh": api_key})["access"]
-        authorization = f"Bearer {access}"
-    else:
-        authorization = f"Token {api_key}"
-    return _request_json(f"{base}/api/projects/{int(project)}/export?exportType=JSON", authorization)
-
-
-def _request_json(url: str, authorization: Optional[str], body: Optional[dict] = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if authorization:
-        headers["Authorization"] = authorization
-    data = json.dumps(body).encode() if body is not None else None
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=120) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        raise TrainingError(f"Label Studio answered {error.code} {error.reason} to {url.split('?')[0]}") from None
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise TrainingError(f"cannot export the annotations from {url.split('?')[0]}: {error}") from None
 
 
 def model_types(vocab: Any) -> EntityRelationTypes:
