@@ -5,15 +5,13 @@ cores and GPUs of a Ray cluster, with sharded, resumable output (`corpus.shardin
 
 The job is one Ray Data pipeline:
 
-1. a dataset of the shards not done yet, one block each;
-2. `flat_map` reads each shard's rows, on the driver's node (the input files need to exist only
-   there; reading is cheap next to the model), a block per piece of `PIECE_BATCHES` batches, so
-   that all actors share every shard;
-3. `map_batches` with `corpus.shard_predictor.ShardPredictor`, a pool of actors, each of which
-   loads the archive once and predicts `batch_size` rows at a time with the package's Predictor,
-   exactly as `allennlp predict` does (an actor per `cpus_per_actor` cores, or per
-   `gpus_per_actor` GPUs);
-4. the driver streams the predictions back (`iter_batches`) and writes each shard's file once all
+1. a dataset of the pieces of the shards not done yet, one block each (a piece is
+   `PIECE_BATCHES` batches of rows, so that all actors share every shard);
+2. `map_batches` with `corpus.shard_predictor.ShardPredictor`, a pool of actors, each of which
+   loads the archive once, reads the rows of each piece it is given and predicts `batch_size`
+   rows at a time with the package's Predictor, exactly as `allennlp predict` does (an actor per
+   `cpus_per_actor` cores, or per `gpus_per_actor` GPUs);
+3. the driver streams the predictions back (`iter_batches`) and writes each shard's file once all
    its rows have come, in input order.
 
 Ray schedules and retries the work; nothing here assigns rows to actors. A bad input row (not
@@ -30,13 +28,14 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from spert_mt_plugin.corpus.shard_predictor import ShardPredictor
 from spert_mt_plugin.corpus.shard_writer import OutputRow, ShardWriter, file_fingerprints
-from spert_mt_plugin.corpus.sharding import CorpusError, Shard, input_files, plan_shards, read_shard, shard_record
+from spert_mt_plugin.corpus.sharding import CorpusError, Shard, input_files, plan_shards, shard_record
 
 logger = logging.getLogger(__name__)
 
-# Batches of rows in one block. Every block costs Ray a task and an object: blocks of one batch
-# made the job 1.4 times slower than blocks of eight (2,000 sentences, 2 actors, batch 8, 2 cores);
-# a block must still be small next to a shard, so that all actors share one.
+# Batches of rows in one piece (a block, an actor's task). Every block costs Ray a task and an
+# object: blocks of one batch made the job 1.4 times slower than blocks of eight (2,000 sentences,
+# 2 actors, batch 8, 2 cores); a piece must still be small next to a shard, so that all actors
+# share one.
 PIECE_BATCHES = 8
 
 
@@ -53,19 +52,15 @@ class CorpusSummary:
     actors: int
     rows_per_node: Dict[str, int] = field(default_factory=dict)
     peak_memory_mb_per_actor: Dict[str, float] = field(default_factory=dict)
+    # Where the time went: each actor's archive loading and its time inside batches, and the
+    # seconds from the call to the first prediction (Ray's start, planning, actors' loading).
+    load_seconds_per_actor: Dict[str, float] = field(default_factory=dict)
+    busy_seconds_per_actor: Dict[str, float] = field(default_factory=dict)
+    seconds_to_first_prediction: Optional[float] = None
 
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
-
-
-def _shard_rows(record: Dict[str, Any]) -> List[Dict[str, Any]]:
-    """The `flat_map` step: the rows of one shard, with the shard's number."""
-    shard = Shard(**dict(record, pieces=()))
-    return [
-        {"shard": shard.index, "position": position, "text": text, "problem": problem}
-        for position, text, problem in read_shard(shard)
-    ]
 
 
 def default_actors(cpus_per_actor: float, gpus_per_actor: float) -> int:
@@ -105,7 +100,7 @@ def predict_corpus(
     # Parameters
 
     archive : `str`
-        The model archive (`model.tar.gz`), readable at this path on every node.
+        The model archive (`model.tar.gz`), readable at this path on every node, as the inputs.
     output_format : `str`, optional (default = `"jsonl"`)
         `jsonl` or `parquet` (`corpus.sharding.ShardWriter`).
     rows_per_shard : `int`, optional (default = `10000`)
@@ -156,6 +151,7 @@ def predict_corpus(
     summary = CorpusSummary(len(shards), 0, len(shards) - len(pending), 0, 0, 0.0, 0)
     if pending:
         _run(
+            start,
             archive,
             pending,
             writer,
@@ -174,6 +170,7 @@ def predict_corpus(
 
 
 def _run(
+    start: float,
     archive: str,
     pending: List[Shard],
     writer: ShardWriter,
@@ -187,7 +184,6 @@ def _run(
     progress_interval: float,
 ) -> None:
     import ray
-    from ray.util.placement_group import NODE_ID_LABEL_KEY
 
     # This machine may have no network: Ray must not try to report usage.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -197,18 +193,10 @@ def _run(
     try:
         actors = num_actors or default_actors(cpus_per_actor, gpus_per_actor)
         summary.actors = actors
-        driver_node = ray.get_runtime_context().get_node_id()
-        # An actor takes whole blocks: a block per piece (a batch's rows) lets all actors share a shard.
+        # A block per piece (`PIECE_BATCHES` batches of rows): every actor takes whole pieces, and
+        # reads each piece's rows itself.
         pieces = [shard_record(piece) for shard in pending for piece in shard.piece_shards()]
         dataset = ray.data.from_items(pieces, override_num_blocks=len(pieces))
-        dataset = dataset.flat_map(
-            _shard_rows,
-            # No CPU reserved, so that actors holding every core cannot starve it; one task at a time,
-            # so that Ray does not start a worker process per waiting piece.
-            num_cpus=0,
-            concurrency=1,
-            label_selector={NODE_ID_LABEL_KEY: driver_node},
-        )
         dataset = dataset.map_batches(
             ShardPredictor,
             fn_constructor_kwargs={
@@ -216,30 +204,33 @@ def _run(
                 "predictor_args": predictor_args,
                 "cuda_device": 0 if gpus_per_actor > 0 else -1,
                 "torch_threads": max(1, int(cpus_per_actor)),
+                "batch_size": batch_size,
             },
-            batch_size=batch_size,
+            batch_size=1,
             batch_format="pyarrow",
-            concurrency=actors,
+            compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=cpus_per_actor,
             num_gpus=gpus_per_actor or None,
         )
-        _write_as_they_come(dataset, pending, writer, summary, progress_interval)
+        _write_as_they_come(dataset, pending, writer, summary, start, progress_interval)
     finally:
         if started:
             ray.shutdown()
 
 
 def _write_as_they_come(
-    dataset, pending: List[Shard], writer: ShardWriter, summary: CorpusSummary, interval: float
+    dataset, pending: List[Shard], writer: ShardWriter, summary: CorpusSummary, start: float, interval: float
 ) -> None:
     by_index = {shard.index: shard for shard in pending}
     rows: Dict[int, List[OutputRow]] = defaultdict(list)
-    start = last_report = time.perf_counter()
+    last_report = time.perf_counter()
     total = sum(shard.rows for shard in pending)
     for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        if summary.seconds_to_first_prediction is None:
+            summary.seconds_to_first_prediction = time.perf_counter() - start
         columns = batch.to_pydict()
         touched = set()
-        for index, position, prediction, error, node, actor, peak in zip(
+        for index, position, prediction, error, node, actor, peak, load, busy in zip(
             columns["shard"],
             columns["position"],
             columns["prediction"],
@@ -247,6 +238,8 @@ def _write_as_they_come(
             columns["node"],
             columns["actor"],
             columns["peak_memory_mb"],
+            columns["load_seconds"],
+            columns["busy_seconds"],
         ):
             if error is not None:
                 error = f"{by_index[index].where(position)}: {error}"
@@ -256,6 +249,8 @@ def _write_as_they_come(
             rows[index].append(OutputRow(position, prediction, error))
             summary.rows_per_node[node] = summary.rows_per_node.get(node, 0) + 1
             summary.peak_memory_mb_per_actor[actor] = max(peak, summary.peak_memory_mb_per_actor.get(actor, 0.0))
+            summary.load_seconds_per_actor[actor] = load
+            summary.busy_seconds_per_actor[actor] = summary.busy_seconds_per_actor.get(actor, 0.0) + busy
             touched.add(index)
         summary.rows += len(columns["shard"])
         for index in touched:

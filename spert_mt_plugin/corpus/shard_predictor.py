@@ -1,13 +1,17 @@
 """
 The actor of a corpus prediction job (`corpus.ray_prediction`): the archive loaded once, then
-batches of input rows turned into predictions, or into errors that name what is wrong with a row.
+pieces of the input read and their rows turned into predictions, or into errors that name what is
+wrong with a row.
 """
 
 import json
 import logging
 import os
 import resource
+import time
 from typing import Any, Dict, List, Optional, Tuple
+
+from spert_mt_plugin.corpus.sharding import CorpusError, Shard, read_shard
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +28,21 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
+def read_piece(record: Dict[str, Any], node: str) -> List[Tuple[int, Optional[str], Optional[str]]]:
+    """
+    The rows of the piece `record` (a `corpus.sharding.shard_record`) as `corpus.sharding.read_shard`
+    gives them; a file this node cannot read stops the job with a message naming it and the node.
+    """
+    try:
+        return list(read_shard(Shard(**dict(record, pieces=()))))
+    except OSError as error:
+        # Every row of the piece is lost, not one: an error row would hide a cluster's set-up mistake.
+        raise CorpusError(
+            f"{record['path']}: cannot be read on node {node} ({error.strerror or error}); "
+            "the input files, like the archive, must be at the same path on every node"
+        ) from error
+
+
 class ShardPredictor:
     """
     The `map_batches` actor: loads the archive once (`archives.load_predictor`, with the
@@ -32,8 +51,14 @@ class ShardPredictor:
     """
 
     def __init__(
-        self, archive: str, predictor_args: Dict[str, Any], cuda_device: int, torch_threads: Optional[int]
+        self,
+        archive: str,
+        predictor_args: Dict[str, Any],
+        cuda_device: int,
+        torch_threads: Optional[int],
+        batch_size: int,
     ) -> None:
+        started = time.perf_counter()
         import ray
         import torch
 
@@ -46,33 +71,49 @@ class ShardPredictor:
         context = ray.get_runtime_context()
         self._node = context.get_node_id()
         self._actor = context.get_actor_id() or f"pid-{os.getpid()}"
+        self._batch_size = batch_size
+        self._load_seconds = time.perf_counter() - started
 
-    def __call__(self, batch):
+    def __call__(self, pieces):
+        """The output rows of each piece (a `corpus.sharding.shard_record`) of `pieces`, in order."""
         import pyarrow as pa
 
-        columns = batch.to_pydict()
-        results: List[Tuple[Optional[str], Optional[str]]] = [(None, problem) for problem in columns["problem"]]
+        return pa.concat_tables([self._piece_predictions(record) for record in pieces.to_pylist()])
+
+    def _piece_predictions(self, record: Dict[str, Any]):
+        import pyarrow as pa
+
+        started = time.perf_counter()
+        rows = read_piece(record, self._node)
+        results: List[Tuple[Optional[str], Optional[str]]] = [(None, problem) for _, _, problem in rows]
         readable: List[Tuple[int, Any]] = []
-        for index, (text, problem) in enumerate(zip(columns["text"], columns["problem"])):
+        for index, (_, text, problem) in enumerate(rows):
             if problem is not None:
                 continue
             try:
                 readable.append((index, _without_nulls(json.loads(text))))
             except json.JSONDecodeError as error:
                 results[index] = (None, f"not valid JSON ({error.msg})")
-        for (index, _), result in zip(readable, self._predict([value for _, value in readable])):
-            results[index] = result
+        for start in range(0, len(readable), self._batch_size):
+            batch = readable[start : start + self._batch_size]
+            for (index, _), result in zip(batch, self._predict([value for _, value in batch])):
+                results[index] = result
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         count = len(results)
+        # Each row carries its share of the piece's time, so that the driver's sums per actor are
+        # the actor's busy time.
+        seconds = (time.perf_counter() - started) / max(count, 1)
         return pa.table(
             {
-                "shard": pa.array(columns["shard"], type=pa.int64()),
-                "position": pa.array(columns["position"], type=pa.int64()),
+                "shard": pa.array([record["index"]] * count, type=pa.int64()),
+                "position": pa.array([position for position, _, _ in rows], type=pa.int64()),
                 "prediction": pa.array([prediction for prediction, _ in results], type=pa.string()),
                 "error": pa.array([error for _, error in results], type=pa.string()),
                 "node": pa.array([self._node] * count, type=pa.string()),
                 "actor": pa.array([self._actor] * count, type=pa.string()),
                 "peak_memory_mb": pa.array([peak_mb] * count, type=pa.float64()),
+                "load_seconds": pa.array([self._load_seconds] * count, type=pa.float64()),
+                "busy_seconds": pa.array([seconds] * count, type=pa.float64()),
             }
         )
 

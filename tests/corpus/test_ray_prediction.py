@@ -46,6 +46,14 @@ def test_predictions_are_those_of_allennlp_predict(local_ray, trained_archive, c
     assert (summary.shards, summary.shards_written, summary.shards_skipped) == (6, 6, 0)
     assert (summary.rows, summary.errors, summary.actors) == (328, 8, 2)
     assert len(summary.peak_memory_mb_per_actor) == 2
+    # Where the time went: each actor's loading and busy time, and when the first prediction came.
+    assert (
+        set(summary.load_seconds_per_actor)
+        == set(summary.busy_seconds_per_actor)
+        == set(summary.peak_memory_mb_per_actor)
+    )
+    assert all(seconds > 0 for seconds in summary.busy_seconds_per_actor.values())
+    assert 0 < summary.seconds_to_first_prediction < summary.seconds
     check_against_reference(read_jsonl_parts(output), lines, reference)
     written = json.loads((output / "_summary.json").read_text())
     assert written["rows"] == 328 and written["rows_per_second"] > 0
