@@ -13,9 +13,18 @@ Runs, one after the other, each as a whole command (start-up, model loading and 
 3. `allennlp spert-predict-corpus` with 1 actor on every core;
 4. `allennlp spert-predict-corpus` with one actor per core.
 
+Then, to say where the time goes: two `allennlp predict` side by side on one batch each (their
+start-up: Python, AllenNLP and the archive), and from each Ray job's `_summary.json` the seconds
+to its first prediction, each actor's loading and busy seconds (time inside its batches) and its
+rate over its busy time.
+
+With `--rounds N`, runs 2 and 4 are repeated, one after the other, N times (the machine's speed
+drifts by 10 % and more over minutes on shared hosts); the ratio printed is their median, with
+each round's. The figures of the time breakdown are those of the last round.
+
 Prints sentences/s of each, the ratios 4 / 2 (what Ray's pipeline costs with one actor per core)
-and 3 / 1, each actor's peak memory (from the job's `_summary.json`) and the machine's CPU, and
-checks that every path wrote one output line per input line. Run it on an otherwise idle machine:
+and 3 / 1, each actor's peak memory and the machine's CPU, and checks that every path wrote one
+output line per input line. Run it on an otherwise idle machine:
 speeds of commands run at different times are comparable only then. Asserts nothing.
 """
 
@@ -23,6 +32,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -74,6 +85,14 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--output", default=None, help="also write the figures here (JSON)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="times to run the two commands of the main ratio (2 and 4), one after the other, "
+        "on a machine whose speed drifts: each round gives a ratio, and the median is printed",
+    )
+    parser.add_argument("--pairs-only", action="store_true", help="skip runs 1 and 3 (one process, one actor)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="corpus_ray_"))
@@ -118,28 +137,70 @@ def main() -> None:
         "Ray, 1 actor": ([ray_job(work / "ray1", 1, args.cores)], args.cores),
         f"Ray, {args.cores} actors": ([ray_job(work / "ray2", args.cores, 1)], 1),
     }
-    rates = {}
-    for name, (commands, threads) in runs.items():
-        seconds = timed(commands, threads)
-        rates[name] = args.sentences / seconds
-        print(f"{name:<45} {seconds:8.1f} s  {rates[name]:7.1f} sentences/s", flush=True)
-    for output in ("one.jsonl",):
-        assert lines(work / output) == args.sentences
+    starts = [work / "start0.jsonl", work / "start1.jsonl"]
+    for path in starts:
+        path.write_text("".join(text[: args.batch_size]), encoding="utf-8")
+    runs["start-up: allennlp predict on one batch, 2 side by side"] = (
+        [predict(starts[0], work / "s0.jsonl"), predict(starts[1], work / "s1.jsonl")],
+        max(1, args.cores // 2),
+    )
+    names = list(runs)
+    if args.pairs_only:
+        runs = {name: run for name, run in runs.items() if name not in (names[0], names[2])}
+    rates, seconds_of, round_ratios = {}, {}, []
+    for round_number in range(args.rounds):
+        for name, (commands, threads) in runs.items():
+            if round_number > 0 and name not in (names[1], names[3]):
+                continue
+            if name == names[3]:
+                shutil.rmtree(work / "ray2", ignore_errors=True)  # a finished job would only skip its shards
+            seconds = seconds_of[name] = timed(commands, threads)
+            if name.startswith("start-up"):
+                print(f"{name:<45} {seconds:8.1f} s", flush=True)
+                continue
+            rates[name] = args.sentences / seconds
+            print(f"{name:<45} {seconds:8.1f} s  {rates[name]:7.1f} sentences/s", flush=True)
+        round_ratios.append(seconds_of[names[1]] / seconds_of[names[3]])
+        print(f"round {round_number + 1}: Ray {args.cores} actors / side by side {round_ratios[-1]:.3f}", flush=True)
+    if not args.pairs_only:
+        assert lines(work / "one.jsonl") == args.sentences
     assert lines(work / "h0.jsonl") + lines(work / "h1.jsonl") == args.sentences
-    for job in ("ray1", "ray2"):
+    for job in ("ray2",) if args.pairs_only else ("ray1", "ray2"):
         assert sum(lines(part) for part in (work / job).glob("part-*.jsonl")) == args.sentences
         summary = json.loads((work / job / "_summary.json").read_text())
         figures[f"{job}_peak_memory_mb_per_actor"] = sorted(summary["peak_memory_mb_per_actor"].values())
-    names = list(runs)
+        figures[f"{job}_time"] = {
+            "seconds_to_first_prediction": summary["seconds_to_first_prediction"],
+            "load_seconds_per_actor": sorted(summary["load_seconds_per_actor"].values()),
+            "busy_seconds_per_actor": sorted(summary["busy_seconds_per_actor"].values()),
+            "rows_per_busy_second": summary["rows"] / sum(summary["busy_seconds_per_actor"].values()),
+        }
     figures["rates"] = rates
-    figures["ray_actors_vs_side_by_side"] = rates[names[3]] / rates[names[1]]
-    figures["ray_one_actor_vs_one_process"] = rates[names[2]] / rates[names[0]]
+    figures["rounds"] = [{"ratio": ratio} for ratio in round_ratios]
+    figures["ray_actors_vs_side_by_side"] = statistics.median(round_ratios)
     print(
         f"Ray {args.cores} actors / {args.cores} allennlp predict side by side: "
-        f"{figures['ray_actors_vs_side_by_side']:.3f}"
+        f"{figures['ray_actors_vs_side_by_side']:.3f} (median of {len(round_ratios)} rounds)"
     )
-    print(f"Ray 1 actor / 1 allennlp predict: {figures['ray_one_actor_vs_one_process']:.3f}")
-    for job in ("ray1", "ray2"):
+    if not args.pairs_only:
+        figures["ray_one_actor_vs_one_process"] = rates[names[2]] / rates[names[0]]
+        print(f"Ray 1 actor / 1 allennlp predict: {figures['ray_one_actor_vs_one_process']:.3f}")
+    figures["start_up_seconds"] = seconds_of[names[4]]
+    half = args.sentences // 2
+    side_by_side_compute = seconds_of[names[1]] - seconds_of[names[4]]
+    if side_by_side_compute > 0:
+        print(
+            f"allennlp predict side by side: {seconds_of[names[4]]:.1f} s start-up, then "
+            f"{half / side_by_side_compute:.1f} sentences/s per process"
+        )
+    for job in ("ray2",) if args.pairs_only else ("ray1", "ray2"):
+        time_figures = figures[job + "_time"]
+        print(
+            f"{job}: first prediction after {time_figures['seconds_to_first_prediction']:.1f} s; actors loaded in "
+            f"{', '.join(f'{s:.1f}' for s in time_figures['load_seconds_per_actor'])} s, busy "
+            f"{', '.join(f'{s:.1f}' for s in time_figures['busy_seconds_per_actor'])} s "
+            f"({time_figures['rows_per_busy_second']:.1f} sentences per busy second of an actor)"
+        )
         print(f"peak memory per actor ({job}): {figures[job + '_peak_memory_mb_per_actor']} MB")
     print(f"CPU: {figures['cpu']}, {args.cores} cores; work folder {work}")
     if args.output:
