@@ -22,7 +22,6 @@ encoder (the floor) and the CPU's vector flags. Asserts nothing; run it on an ot
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -32,6 +31,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus_ray import cpu_name  # noqa: E402
 
 from spert_mt_plugin.archives import load_predictor  # noqa: E402
 
@@ -41,18 +43,16 @@ VECTOR_FLAGS = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
 
 def cpu_description():
     """The CPU's model name, the vector flags that decide the precision modes, and torch's choice."""
-    name, flags = platform.processor() or "unknown", set()
+    flags = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                name = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
+            if line.startswith("flags"):
+                flags = set(line.partition(":")[2].split())
+                break
     except OSError:
         pass
     return {
-        "cpu": name,
+        "cpu": cpu_name(),
         "cores": os.cpu_count(),
         "flags": {flag: flag in flags for flag in VECTOR_FLAGS},
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -66,10 +66,9 @@ class ModuleClock:
     def __init__(self, modules):
         self.seconds = defaultdict(float)
         self._started = {}
-        self._handles = []
         for name, module in modules.items():
-            self._handles.append(module.register_forward_pre_hook(self._starter(name)))
-            self._handles.append(module.register_forward_hook(self._stopper(name)))
+            module.register_forward_pre_hook(self._starter(name))
+            module.register_forward_hook(self._stopper(name))
 
     def _starter(self, name):
         def start(module, inputs):
