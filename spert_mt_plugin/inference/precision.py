@@ -5,15 +5,18 @@ Precision modes of prediction: the arithmetic a trained model predicts with.
 - `bfloat16`: the model's whole forward pass under `torch.autocast` with bfloat16 (matrix products
   in bfloat16, reductions and the losses' functions in float32). Fast on CPUs with native bfloat16
   dot products (AVX-512 BF16, AMX) and on GPUs; elsewhere bfloat16 is emulated (not measured).
-- `onnx`: the encoder exported to ONNX and run by ONNX Runtime in float32, through the model's own
+- `onnx`: the encoder exported to ONNX, its transformer operators fused, run by ONNX Runtime in
+  float32 on groups of rows of similar length, through the model's own
   `PretrainedTransformerEmbedder` (see `onnx_transformer`); the heads stay in torch. CPU only.
-- `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights,
-  activations quantised per call). CPU only. The fastest, but on CoNLL04 RE F1 drops by 1.6.
+- `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights per
+  channel, activations quantised per call). CPU only. The fastest, but on CoNLL04 RE F1 drops
+  by 0.65 (AVX2 CPU) to 1.6 (before its present settings, on a Xeon).
 
 torch's own dynamic int8 (`quantize_dynamic`, deprecated in favour of torchao) was measured too and
 left out: it lost more F1 (NER -1.0, RE -1.6) and was slower than `onnx-int8`.
 
-`auto` (or `None`) picks `default_precision()`. Training and `allennlp evaluate`, which give the
+`auto` (or `None`) picks `default_precision()`: `bfloat16` on CPUs with native bfloat16, `onnx`
+on other CPUs (AVX2 ones among them), `float32` on GPUs. Training and `allennlp evaluate`, which give the
 tables of docs/results.md, never go through this module: they stay float32. docs/speed.md has the
 F1 and the throughput of every mode on CoNLL04.
 
@@ -22,6 +25,7 @@ encoder) and returns a `Precision`, whose `forward()` is the context the model's
 """
 
 import contextlib
+import importlib.util
 import logging
 import weakref
 from pathlib import Path
@@ -79,14 +83,24 @@ def cpu_supports_bfloat16(cpuinfo: Path = _CPUINFO) -> bool:
 
 def default_precision(device: Union[str, torch.device] = "cpu") -> str:
     """
-    The mode prediction uses unless told otherwise: on a CPU with native bfloat16, `bfloat16`
-    (its CoNLL04 test F1 is float32's, and it costs nothing at load time; docs/speed.md), else
-    `float32`; on a GPU `float32`, as no GPU figures were measured yet. `onnx-int8` is faster but
-    loses 1.6 RE F1, over the 0.3 allowed.
+    The mode prediction uses unless told otherwise, the fastest whose CoNLL04 test F1 stays within
+    0.3 of float32's (docs/speed.md): on a CPU with native bfloat16, `bfloat16`; on any other CPU,
+    `onnx` when ONNX Runtime is installed (its F1 is float32's), else `float32`; on a GPU
+    `float32`, as no GPU figures were measured yet. `onnx-int8` is faster still but loses 0.65
+    RE F1 on an AVX2 CPU, over the 0.3 allowed.
     """
-    if torch.device(device).type == "cpu" and cpu_supports_bfloat16():
+    if torch.device(device).type != "cpu":
+        return "float32"
+    if cpu_supports_bfloat16():
         return "bfloat16"
+    if onnxruntime_installed():
+        return "onnx"
     return "float32"
+
+
+def onnxruntime_installed() -> bool:
+    """Whether `onnxruntime` (and `onnx`, which the export needs) can be imported here."""
+    return all(importlib.util.find_spec(name) is not None for name in ("onnxruntime", "onnx"))
 
 
 def resolve_precision(precision: Optional[str], device: Union[str, torch.device] = "cpu") -> str:

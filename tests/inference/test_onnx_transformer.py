@@ -1,7 +1,10 @@
 """The encoder exported to ONNX and run by ONNX Runtime, inside AllenNLP's embedder, against torch's."""
 
+import multiprocessing
+import os
 import pickle
 
+import onnx
 import pytest
 import torch
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder
@@ -95,6 +98,25 @@ def test_each_process_makes_its_own_session(monkeypatch):
     assert encoder.session() is not first
 
 
+def _encode_in_child(encoder, ids, mask, expected):
+    os._exit(0 if torch.equal(encoder(ids, mask).last_hidden_state, expected) else 3)
+
+
+def test_a_forked_process_predicts_after_its_parent_has(monkeypatch):
+    # The parent's session is in use when the child is forked: the child must not hang freeing it.
+    encoder = OnnxTransformer.export(tiny_bert())
+    ids, mask = padded_batch(3, 9)
+    expected = encoder(ids, mask).last_hidden_state
+    child = multiprocessing.get_context("fork").Process(target=_encode_in_child, args=(encoder, ids, mask, expected))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0
+    # and the parent goes on with a session of its own
+    assert torch.equal(encoder(ids, mask).last_hidden_state, expected)
+
+
 def test_a_pickled_encoder_makes_a_new_session_and_answers_the_same():
     encoder = OnnxTransformer.export(tiny_bert())
     ids, mask = padded_batch(2, 7)
@@ -108,3 +130,47 @@ def test_gpu_inputs_are_refused():
     ids, mask = padded_batch(1, 4)
     with pytest.raises(RuntimeError, match="the ONNX encoder runs on the CPU; got inputs on meta"):
         encoder(ids.to("meta"), mask.to("meta"))
+
+
+class RecordingSession:
+    """An ONNX Runtime session that records the shape of each call's `input_ids`."""
+
+    def __init__(self, session):
+        self.session = session
+        self.shapes = []
+
+    def run(self, names, feeds):
+        self.shapes.append(tuple(feeds["input_ids"].shape))
+        return self.session.run(names, feeds)
+
+
+def test_rows_run_in_groups_give_torchs_hidden_states_and_zeros_beyond_their_group(monkeypatch):
+    model = tiny_bert()
+    encoder = OnnxTransformer.export(model)
+    # Rows of 40, 39, 4 and 3 pieces: [3, 4] and [39, 40] are two groups, cut to 4 and 40 pieces.
+    ids, mask = padded_batch(4, 40)
+    mask[2, 4:] = 0
+    mask[3, 3:] = 0
+    ids = ids.masked_fill(mask == 0, 0)
+    session = RecordingSession(encoder.session())
+    monkeypatch.setattr(encoder, "session", lambda: session)
+    with torch.no_grad():
+        expected = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    got = encoder(ids, mask).last_hidden_state
+    assert sorted(session.shapes) == [(2, 4), (2, 40)]
+    real = mask.bool()
+    assert torch.allclose(got[real], expected[real], atol=1e-5)
+    assert not got[2, 4:].any() and not got[3, 4:].any()
+
+
+def test_int8_quantises_every_matrix_product_but_the_feed_forward_outputs():
+    model = tiny_bert()  # 2 layers, hidden size 16, feed-forward 32
+    graph = onnx.load_from_string(OnnxTransformer.export(model, quantize=True).onnx_model)
+    operators = [node.op_type for node in graph.graph.node]
+    assert [node.name for node in graph.graph.node if node.op_type == "MatMul"] == [
+        "/transformer/encoder/layer.0/output/dense/MatMul",
+        "/transformer/encoder/layer.1/output/dense/MatMul",
+    ]
+    # fused and quantised: attention (query, key and value in one), the attention's output, the
+    # feed-forward's input
+    assert operators.count("QAttention") == 2 and operators.count("MatMulInteger") == 4

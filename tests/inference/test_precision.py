@@ -173,10 +173,15 @@ def test_no_cpuinfo_means_no_bfloat16(tmp_path):
     assert cpu_supports_bfloat16(tmp_path / "missing") is False
 
 
-def test_default_is_bfloat16_only_on_a_cpu_with_native_bfloat16(monkeypatch):
+def test_default_is_bfloat16_on_a_cpu_with_native_bfloat16_else_onnx_when_installed(monkeypatch):
     monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda: False)
+    assert precision.onnxruntime_installed()  # a pinned dependency
+    assert default_precision() == "onnx"
+    assert resolve_precision(None) == resolve_precision("auto") == "onnx"
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what find_spec sees when it is not installed
+    assert not precision.onnxruntime_installed()
     assert default_precision() == "float32"
-    assert resolve_precision(None) == resolve_precision("auto") == "float32"
+    monkeypatch.undo()
     monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda: True)
     assert default_precision() == "bfloat16"
     assert resolve_precision("auto") == "bfloat16"
