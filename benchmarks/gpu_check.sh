@@ -93,7 +93,7 @@ prepare() {
 }
 
 run() {
-  local out=${OUT:-/tmp/spert-gpu-check} python gpu started status=0 run_dir epochs
+  local out=${OUT:-/tmp/spert-gpu-check} python versions gpu started status=0 run_dir epochs
   mkdir -p "$out"
   python=${PYTHON:-python3}
   [ -z "${PYTHON:-}" ] && [ -x .venv/bin/python ] && python=.venv/bin/python
@@ -105,10 +105,13 @@ run() {
     export PYTHONPATH="/tmp/spert-site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
   fi
   export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
-  gpu=$("$python" -c "import torch; print(int(torch.cuda.is_available()))")
-  "$python" -c "import torch, transformers, allennlp; print('torch', torch.__version__, '| transformers', \
-transformers.__version__, '| allennlp', allennlp.__version__, '|', torch.cuda.get_device_name(0) if torch.cuda.is_available() \
-else 'no CUDA GPU: the CPU fallback, tiny')" | tee "$out/summary.txt"
+  # One interpreter for the versions and whether there is a GPU (each start imports torch): its
+  # first line is 1 or 0, the second the summary's first line.
+  versions=$("$python" -c "import torch, transformers, allennlp; print(int(torch.cuda.is_available())); \
+print('torch', torch.__version__, '| transformers', transformers.__version__, '| allennlp', allennlp.__version__, '|', \
+torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA GPU: the CPU fallback, tiny')")
+  gpu=${versions%%$'\n'*}
+  echo "${versions#*$'\n'}" | tee "$out/summary.txt"
 
   echo "== 1. CUDA tests (tests/test_cuda.py)"
   started=$(date +%s)

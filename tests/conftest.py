@@ -15,6 +15,37 @@ requires_shared_data = pytest.mark.skipif(
 )
 
 
+# Parallel runs (scripts/test.sh: pytest-xdist, `-n 2 --dist loadgroup`). The tests of a group run
+# on one worker, one after the other, and the groups are handed out before the other tests (they are
+# the longest work). pytest-xdist 3.8's own `xdist_group` mark does not group on pytest 9 (it renames
+# the items through an attribute pytest 9 no longer reads): groups are named here, by module.
+XDIST_GROUPS = {
+    # one Ray at a time, and tests/corpus/conftest.py's `reference` predicted once
+    "tests/corpus/test_ray_cluster.py": "ray",
+    "tests/corpus/test_ray_prediction.py": "ray",
+    # the two-worker training of tests/training/conftest.py, trained once
+    "tests/training/test_distributed.py": "one_node_two_workers",
+    "tests/training/test_multi_node.py": "one_node_two_workers",
+    # the module's uninterrupted reference run, trained once
+    "tests/training/test_exact_resume.py": "exact_resume",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleGroupScheduling(LoadGroupScheduling):
+        # Work units: a group's tests together, every other test alone. xdist hands out the units
+        # with the most tests first.
+        def _split_scope(self, nodeid: str) -> str:
+            return XDIST_GROUPS.get(nodeid.split("::", 1)[0]) or super()._split_scope(nodeid)
+
+    return ModuleGroupScheduling(config, log)
+
+
 @pytest.fixture(autouse=True)
 def _run_from_project_root(monkeypatch):
     # Configs and fixtures use paths relative to the project root, as `allennlp` users do.

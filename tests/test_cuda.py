@@ -12,14 +12,11 @@ import json
 
 import pytest
 import torch
-from allennlp.commands.train import train_model_from_file
-from allennlp.models.archival import load_archive
-from allennlp.predictors import Predictor
 
-from spert_mt_plugin.inference.precision import PrecisionError
-from spert_mt_plugin.vocabulary import symmetric_relations
 from tests.conftest import FIXTURES
 
+# allennlp and the plugin are imported by the tests, not here: without a GPU (the CPU fallback of
+# benchmarks/gpu_check.sh) the module is collected and skipped without their import (10 s and more).
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 
 SENTENCES = json.loads((FIXTURES / "data" / "sentences.json").read_text())
@@ -37,7 +34,10 @@ def train_on_gpu(directory, amp):
         "numpy_seed": 3,
         "pytorch_seed": 3,
     }
+    from allennlp.commands.train import train_model_from_file
     from allennlp.common import cached_transformers
+
+    import spert_mt_plugin  # noqa: F401  (registers the model)
 
     cached_transformers._model_cache.clear()
     model = train_model_from_file(str(FIXTURES / "experiment.jsonnet"), str(directory), json.dumps(overrides))
@@ -46,6 +46,11 @@ def train_on_gpu(directory, amp):
 
 
 def predictions(archive_path, cuda_device, precision="float32"):
+    from allennlp.models.archival import load_archive
+    from allennlp.predictors import Predictor
+
+    from spert_mt_plugin.vocabulary import symmetric_relations
+
     archive = load_archive(archive_path, cuda_device=cuda_device)
     predictor = Predictor.from_archive(archive, "spert_mt", extra_args={"precision": precision})
     expected_device = "cpu" if cuda_device < 0 else "cuda"
@@ -73,6 +78,8 @@ def assert_same(cpu, gpu, relative, absolute):
 
 @pytest.mark.parametrize("amp", [False, True], ids=["float32", "amp"])
 def test_fixture_model_trains_saves_loads_and_predicts_on_cuda(tmp_path, amp):
+    from spert_mt_plugin.inference.precision import PrecisionError
+
     archive = train_on_gpu(tmp_path / "run", amp)
     cpu = predictions(archive, -1)
     # The fixture model fits its 6 sentences: their 14 entities and 7 relations (hand-counted).

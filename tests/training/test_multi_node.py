@@ -3,11 +3,11 @@ One training over two nodes, as `scripts/train_nodes.sh` launches it on each mac
 `distributed` section: `num_nodes`, `primary_address`, `primary_port`, `--node-rank`), here two
 "nodes" of one CPU worker each on the loopback address with gloo, each with its own serialization
 folder as on two machines. It must train the run of one node with two workers (the same global
-ranks read the same sentences, the gradients are averaged the same way: equal metrics), save the
-same weights on both nodes, and resume exactly after both nodes were killed.
+ranks read the same sentences, the gradients are averaged the same way: equal metrics; that run,
+`allennlp train` with two CPU workers, is tests/training/conftest.py's, which test_distributed.py
+checks too), save the same weights on both nodes, and resume exactly after both nodes were killed.
 """
 
-import json
 import os
 import signal
 import socket
@@ -22,43 +22,18 @@ import pytest
 import torch
 
 from tests.conftest import FIXTURES, PROJECT_ROOT
+from tests.training.conftest import ENVIRONMENT as TRAINING_ENVIRONMENT
+from tests.training.conftest import EPOCHS, figures
 
-EPOCHS = 12
 KILLED_AFTER = 5
-# The fixture's first four sentences 15 times over (as tests/training/test_exact_resume.py), at
-# learning rates under which the figures move over the epochs without reaching 1.0.
-TRAINING_COPIES = 15
 SCRIPT = PROJECT_ROOT / "scripts" / "train_nodes.sh"
-# One thread a worker: sums over several threads round differently from run to run.
-ENVIRONMENT = {
-    **os.environ,
-    "OMP_NUM_THREADS": "1",
-    "SPERT_SEED": "13",
-    "PYTHON": sys.executable,
-}
-# Metrics of the machine, not of the run.
-UNCOMPARED = ("duration", "memory")
+ENVIRONMENT = {**TRAINING_ENVIRONMENT, "PYTHON": sys.executable}
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def experiment(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("experiment")
-    sentences = json.loads((FIXTURES / "data" / "sentences.json").read_text())
-    (folder / "train.json").write_text(json.dumps(sentences[:4] * TRAINING_COPIES))
-    config = folder / "experiment.jsonnet"
-    config.write_text(
-        f"(import {json.dumps(str(FIXTURES / 'experiment.jsonnet'))}) + {{\n"
-        f"  train_data_path: {json.dumps(str(folder / 'train.json'))},\n"
-        f"  trainer+: {{ num_epochs: {EPOCHS}, optimizer+: {{ lr: 3e-4, head_lr: 6e-4 }} }},\n"
-        "}"
-    )
-    return config
 
 
 def start_node(
@@ -103,37 +78,25 @@ def start_two_nodes(config: Path, folder: Path, port: int, *options: str) -> Lis
     return [start_node(config, folder / f"node{rank}", rank, 2, port, "[-1]", *options) for rank in (0, 1)]
 
 
-def figures(run: Path) -> Dict[str, float]:
-    metrics = json.loads((run / "metrics.json").read_text())
-    return {key: value for key, value in metrics.items() if not any(word in key for word in UNCOMPARED)}
-
-
 def weights(run: Path) -> Dict[str, torch.Tensor]:
     with tarfile.open(run / "model.tar.gz") as tar:
         return torch.load(tar.extractfile("weights.th"), map_location="cpu")
 
 
 @pytest.fixture(scope="module")
-def one_node_two_workers(experiment, tmp_path_factory) -> Dict[str, float]:
-    run = tmp_path_factory.mktemp("one_node") / "run"
-    finish([start_node(experiment, run, 0, 1, free_port(), "[-1, -1]")], [run])
-    metrics = figures(run)
-    # worth comparing: the figures moved over the epochs
-    assert metrics["epoch"] == EPOCHS - 1 and 0.0 < metrics["validation_rel_f1"] < 1.0, metrics
-    return metrics
-
-
-@pytest.fixture(scope="module")
-def two_nodes(experiment, tmp_path_factory) -> List[Path]:
+def two_nodes(distributed_experiment, tmp_path_factory) -> List[Path]:
     folder = tmp_path_factory.mktemp("two_nodes")
-    finish(start_two_nodes(experiment, folder, free_port()), [folder / "node0", folder / "node1"])
+    finish(start_two_nodes(distributed_experiment, folder, free_port()), [folder / "node0", folder / "node1"])
     return [folder / "node0", folder / "node1"]
 
 
 @pytest.mark.slow
 def test_two_nodes_train_the_run_of_one_node_with_two_workers(two_nodes, one_node_two_workers):
+    expected = figures(one_node_two_workers)
+    # worth comparing: the figures moved over the epochs
+    assert expected["epoch"] == EPOCHS - 1 and 0.0 < expected["validation_rel_f1"] < 1.0, expected
     primary, second = two_nodes
-    assert figures(primary) == one_node_two_workers
+    assert figures(primary) == expected
     # Each node's first worker saves the run; data-parallel training keeps one set of weights.
     first, other = weights(primary), weights(second)
     assert first.keys() == other.keys()
@@ -143,10 +106,10 @@ def test_two_nodes_train_the_run_of_one_node_with_two_workers(two_nodes, one_nod
 
 
 @pytest.mark.slow
-def test_two_nodes_killed_at_an_epoch_boundary_resume_exactly(experiment, two_nodes, tmp_path):
+def test_two_nodes_killed_at_an_epoch_boundary_resume_exactly(distributed_experiment, two_nodes, tmp_path):
     runs = [tmp_path / "node0", tmp_path / "node1"]
     port = free_port()
-    processes = start_two_nodes(experiment, tmp_path, port)
+    processes = start_two_nodes(distributed_experiment, tmp_path, port)
     checkpoint = f"model_state_e{KILLED_AFTER}_b0.th"
     deadline = time.monotonic() + 600
     # Both nodes' first workers write their checkpoint (the model state last: it marks it complete).
@@ -159,7 +122,7 @@ def test_two_nodes_killed_at_an_epoch_boundary_resume_exactly(experiment, two_no
     assert not (runs[0] / "metrics.json").exists()
 
     # AllenNLP recovers only with the configuration it was killed with: the same primary port too.
-    finish(start_two_nodes(experiment, tmp_path, port, "--recover"), runs)
+    finish(start_two_nodes(distributed_experiment, tmp_path, port, "--recover"), runs)
     assert (
         f"Resuming with the random generators' states after epoch {KILLED_AFTER}."
         in (tmp_path / "node1.log").read_text()
