@@ -28,6 +28,8 @@ XDIST_GROUPS = {
     "tests/training/test_multi_node.py": "one_node_two_workers",
     # the module's uninterrupted reference run, trained once
     "tests/training/test_exact_resume.py": "exact_resume",
+    # the module's two trained variants and their spert-thresholds runs, each made once
+    "tests/commands/test_thresholds.py": "thresholds",
 }
 
 
