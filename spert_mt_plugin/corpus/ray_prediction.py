@@ -38,6 +38,10 @@ logger = logging.getLogger(__name__)
 # share one.
 PIECE_BATCHES = 8
 
+# Seconds the job waits for every actor of the pool to have loaded the archive before it gives up
+# (a cluster without room for them, an autoscaler that never adds the nodes).
+ACTOR_START_TIMEOUT_S = 600
+
 
 @dataclass
 class CorpusSummary:
@@ -190,6 +194,11 @@ def _run(
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+    # Work is handed out only once every actor has loaded the archive. Ray Data's default
+    # starts the actors asynchronously: the first one ready queues pieces while the others
+    # still load, and on a busy machine it predicted a whole small job alone.
+    context = ray.data.DataContext.get_current()
+    wait_before, context.wait_for_min_actors_s = context.wait_for_min_actors_s, ACTOR_START_TIMEOUT_S
     try:
         actors = num_actors or default_actors(cpus_per_actor, gpus_per_actor)
         summary.actors = actors
@@ -212,8 +221,15 @@ def _run(
             num_cpus=cpus_per_actor,
             num_gpus=gpus_per_actor or None,
         )
-        _write_as_they_come(dataset, pending, writer, summary, start, progress_interval)
+        try:
+            _write_as_they_come(dataset, pending, writer, summary, start, progress_interval)
+        except ray.exceptions.GetTimeoutError:
+            raise CorpusError(
+                f"the {actors} actors ({cpus_per_actor} CPUs and {gpus_per_actor} GPUs each) did not all start "
+                f"within {ACTOR_START_TIMEOUT_S} s; the Ray cluster has {ray.cluster_resources()}"
+            ) from None
     finally:
+        context.wait_for_min_actors_s = wait_before
         if started:
             ray.shutdown()
 

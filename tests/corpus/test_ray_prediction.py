@@ -126,3 +126,13 @@ def test_rows_of_every_form_are_predicted(local_ray, trained_archive, tmp_path):
     assert [(e["char_start"], e["char_end"]) for e in given_characters["entities"]] == [
         (0, len(rows[4]["sentence"].split()[0]))
     ]
+
+
+def test_actors_the_cluster_cannot_start_are_a_clear_error(local_ray, trained_archive, corpus, tmp_path, monkeypatch):
+    from spert_mt_plugin.corpus import ray_prediction
+
+    folder, _, _ = corpus
+    monkeypatch.setattr(ray_prediction, "ACTOR_START_TIMEOUT_S", 5)
+    # Three actors of one CPU on a Ray of two CPUs: the third never starts.
+    with pytest.raises(CorpusError, match=r"the 3 actors \(1.0 CPUs and 0.0 GPUs each\) did not all start within 5 s"):
+        predict_corpus(trained_archive, [str(folder)], str(tmp_path / "out"), num_actors=3)
