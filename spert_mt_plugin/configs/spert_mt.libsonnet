@@ -78,7 +78,7 @@ local encoder(paper) =
       dataset_reader: {
         type: reader,
         token_indexers: {
-          tokens: { type: 'pretrained_transformer_mismatched', model_name: model_name, max_length: h.max_length },
+          tokens: { type: 'spert_mt_mismatched', model_name: model_name, max_length: h.max_length },
         },
         max_span_width: h.max_span_width,
         types_file: types_file,

@@ -2,6 +2,7 @@ from spert_mt_plugin.dataset_readers.brat import BratReader
 from spert_mt_plugin.dataset_readers.doccano import DoccanoReader
 from spert_mt_plugin.dataset_readers.dygie_jsonl import DygieJsonlReader
 from spert_mt_plugin.dataset_readers.label_studio import LabelStudioReader
+from spert_mt_plugin.dataset_readers.sentence_word_pieces import SentenceWordPieceIndexer
 from spert_mt_plugin.dataset_readers.span_relation_reader import SpanRelationReader
 from spert_mt_plugin.dataset_readers.spert_json import SpertJsonReader
 from spert_mt_plugin.formats.errors import DataError

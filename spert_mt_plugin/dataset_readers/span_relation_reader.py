@@ -50,7 +50,8 @@ class SpanRelationReader(DatasetReader):
     # Parameters
 
     token_indexers : `Dict[str, TokenIndexer]`
-        Must index words into word pieces with offsets: `pretrained_transformer_mismatched`.
+        Must index words into word pieces with offsets: `spert_mt_mismatched` (or AllenNLP's
+        `pretrained_transformer_mismatched`, which gives the same output more slowly).
     max_span_width : `int`, optional (default = `10`)
         The longest candidate span, in words (SPEC: L).
     types_file : `str`, optional (default = `None`)

@@ -186,7 +186,7 @@ class SpertMT(Model):
         # Parameters
 
         text : `TextFieldTensors`
-            From the `pretrained_transformer_mismatched` indexer: word pieces and word offsets.
+            From the `spert_mt_mismatched` indexer: word pieces and word offsets.
         spans : `Tensor`, `(batch, num_spans, 2)`
             Candidate spans, inclusive word indices, `-1` padding.
         metadata : `List[Dict[str, Any]]`
