@@ -10,16 +10,17 @@ Precision modes of prediction: the arithmetic a trained model predicts with.
   float32 on groups of rows of similar length, through the model's own
   `PretrainedTransformerEmbedder` (see `onnx_transformer`); the heads stay in torch. CPU only.
 - `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights per
-  channel, activations quantised per call). CPU only. The fastest, but on CoNLL04 RE F1 drops
-  by 0.65 (AVX2 CPU) to 1.6 (before its present settings, on a Xeon).
+  channel, activations quantised per call). CPU only. The fastest, but it moves CoNLL04 F1 by
+  more than 0.3: RE -0.65 on an AVX2 CPU, NER +0.70 on an AVX-512 one, RE -1.6 before its
+  present settings on a Xeon.
 
 torch's own dynamic int8 (`quantize_dynamic`, deprecated in favour of torchao) was measured too and
 left out: it lost more F1 (NER -1.0, RE -1.6) and was slower than `onnx-int8`.
 
-`auto` (or `None`) picks `default_precision()`: `bfloat16` on CPUs with native bfloat16, `onnx`
-on other CPUs (AVX2 ones among them), `float32` on GPUs. Training and `allennlp evaluate`, which give the
-tables of docs/results.md, never go through this module: they stay float32. docs/speed.md has the
-F1 and the throughput of every mode on CoNLL04.
+`auto` (or `None`) picks `default_precision()`: `bfloat16` on CPUs with AMX, `onnx` on other
+CPUs (AVX2 ones and those with AVX-512 BF16 but no AMX among them), `float32` on GPUs. Training
+and `allennlp evaluate`, which give the tables of docs/results.md, never go through this module:
+they stay float32. docs/speed.md has the F1 and the throughput of every mode on CoNLL04.
 
 `prepare_model` prepares a loaded model for a mode (in place: the ONNX modes replace its
 encoder) and returns a `Precision`, whose `forward()` is the context the model's forward runs in.
@@ -30,7 +31,7 @@ import importlib.util
 import logging
 import weakref
 from pathlib import Path
-from typing import ContextManager, NamedTuple, Optional, Union
+from typing import ContextManager, FrozenSet, NamedTuple, Optional, Union
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -44,6 +45,7 @@ _CPU_ONLY = _REPLACE_ENCODER
 # CPU flags of native bfloat16 dot products (x86: AVX-512 BF16, AMX); without them autocast
 # emulates bfloat16 and is slower than float32.
 _BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
+_AMX_FLAG = "amx_bf16"
 _CPUINFO = Path("/proc/cpuinfo")
 
 logger = logging.getLogger(__name__)
@@ -69,33 +71,46 @@ class Precision(NamedTuple):
         return contextlib.nullcontext()
 
 
-def cpu_supports_bfloat16(cpuinfo: Path = _CPUINFO) -> bool:
-    """Whether the CPU has native bfloat16 dot products (the `avx512_bf16` or `amx_bf16` flag of Linux's cpuinfo)."""
+def cpu_flags(cpuinfo: Path = _CPUINFO) -> FrozenSet[str]:
+    """The CPU's feature flags from Linux's cpuinfo (empty where there is none)."""
     try:
         text = cpuinfo.read_text()
     except OSError:
-        return False
+        return frozenset()
     for line in text.splitlines():
         if line.startswith("flags"):
-            flags = line.partition(":")[2].split()
-            return any(flag in flags for flag in _BFLOAT16_FLAGS)
-    return False
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def cpu_supports_bfloat16(cpuinfo: Path = _CPUINFO) -> bool:
+    """Whether the CPU has native bfloat16 dot products (the `avx512_bf16` or `amx_bf16` flag of Linux's cpuinfo)."""
+    return any(flag in cpu_flags(cpuinfo) for flag in _BFLOAT16_FLAGS)
+
+
+def cpu_has_amx(cpuinfo: Path = _CPUINFO) -> bool:
+    """Whether the CPU has AMX bfloat16 tile products (the `amx_bf16` flag), where `bfloat16` is fastest."""
+    return _AMX_FLAG in cpu_flags(cpuinfo)
 
 
 def default_precision(device: Union[str, torch.device] = "cpu") -> str:
     """
     The mode prediction uses unless told otherwise, the fastest whose CoNLL04 test F1 stays within
-    0.3 of float32's (docs/speed.md): on a CPU with native bfloat16, `bfloat16`; on any other CPU,
-    `onnx` when ONNX Runtime is installed (its F1 is float32's), else `float32`; on a GPU
-    `float32`, as no GPU figures were measured yet. `onnx-int8` is faster still but loses 0.65
-    RE F1 on an AVX2 CPU, over the 0.3 allowed.
+    0.3 of float32's (docs/speed.md). On a CPU with AMX, `bfloat16` (1.17x / 1.75x float32 on a
+    Xeon); on any other CPU `onnx` when ONNX Runtime is installed (float32's F1; 1.37x / 1.35x on
+    an AVX2 EPYC, and 1.29x / 1.49x against bfloat16's 1.06x / 1.36x on an EPYC with AVX-512
+    BF16), else `bfloat16` where it is native and `float32` where it is not. On a GPU `float32`,
+    as no GPU figures were measured yet. `onnx-int8` is faster still but moves F1 by more than
+    the 0.3 allowed (RE -0.65 on the AVX2 EPYC, NER +0.70 on the AVX-512 one).
     """
     if torch.device(device).type != "cpu":
         return "float32"
-    if cpu_supports_bfloat16():
+    if cpu_has_amx():
         return "bfloat16"
     if onnxruntime_installed():
         return "onnx"
+    if cpu_supports_bfloat16():
+        return "bfloat16"
     return "float32"
 
 

@@ -25,8 +25,8 @@ ENTITY_DECODING_HELP = (
     "(docs/serving.md, Flat or nested entities)"
 )
 PRECISION_HELP = (
-    "arithmetic of prediction; auto: bfloat16 on CPUs with native bfloat16, onnx on other CPUs "
-    "(float32 without onnxruntime), float32 on GPUs (docs/speed.md, Precision modes)"
+    "arithmetic of prediction; auto: bfloat16 on CPUs with AMX, onnx on other CPUs (without "
+    "onnxruntime: bfloat16 where native, else float32), float32 on GPUs (docs/speed.md, Precision modes)"
 )
 
 

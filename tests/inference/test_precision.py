@@ -30,6 +30,7 @@ from spert_mt_plugin.inference.precision import (
     PRECISIONS,
     Precision,
     PrecisionError,
+    cpu_has_amx,
     cpu_supports_bfloat16,
     default_precision,
     prepare_model,
@@ -173,21 +174,39 @@ def test_no_cpuinfo_means_no_bfloat16(tmp_path):
     assert cpu_supports_bfloat16(tmp_path / "missing") is False
 
 
-def test_default_is_bfloat16_on_a_cpu_with_native_bfloat16_else_onnx_when_installed(monkeypatch):
-    monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda: False)
-    assert precision.onnxruntime_installed()  # a pinned dependency
-    assert default_precision() == "onnx"
-    assert resolve_precision(None) == resolve_precision("auto") == "onnx"
-    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what find_spec sees when it is not installed
-    assert not precision.onnxruntime_installed()
-    assert default_precision() == "float32"
-    monkeypatch.undo()
-    monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda: True)
-    assert default_precision() == "bfloat16"
-    assert resolve_precision("auto") == "bfloat16"
+def test_amx_is_read_from_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert cpu_has_amx(cpuinfo)
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")  # an AMD EPYC of Zen 4
+    assert not cpu_has_amx(cpuinfo) and cpu_supports_bfloat16(cpuinfo)
+    assert not cpu_has_amx(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    "amx, native_bfloat16, onnxruntime, expected",
+    [
+        (True, True, True, "bfloat16"),  # a Xeon with AMX: bfloat16 measured fastest there
+        (False, True, True, "onnx"),  # AVX-512 BF16 without AMX: onnx measured faster than bfloat16
+        (False, False, True, "onnx"),  # AVX2
+        (False, True, False, "bfloat16"),
+        (False, False, False, "float32"),
+    ],
+)
+def test_the_default_follows_the_cpu_and_onnxruntime(monkeypatch, amx, native_bfloat16, onnxruntime, expected):
+    monkeypatch.setattr(precision, "cpu_has_amx", lambda: amx)
+    monkeypatch.setattr(precision, "cpu_supports_bfloat16", lambda: native_bfloat16)
+    monkeypatch.setattr(precision, "onnxruntime_installed", lambda: onnxruntime)
+    assert default_precision() == resolve_precision(None) == resolve_precision("auto") == expected
     assert resolve_precision("float32") == "float32"  # one flag away
     # No GPU figures yet: float32 there.
     assert default_precision("cuda") == "float32"
+
+
+def test_onnxruntime_is_installed_and_missing_is_seen(monkeypatch):
+    assert precision.onnxruntime_installed()  # a pinned dependency
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # what find_spec sees when it is not installed
+    assert not precision.onnxruntime_installed()
 
 
 def test_the_spacy_component_takes_the_mode_from_its_config(trained_archive, caplog):
