@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from allennlp.common.plugins import discover_plugins
-from allennlp.data import DatasetReader, Vocabulary
+from allennlp.data import DatasetReader, TokenIndexer, Vocabulary
 from allennlp.models import Model
 from allennlp.predictors import Predictor
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler
@@ -35,6 +35,7 @@ def registrations():
         LabelStudioReader,
         SpertJsonReader,
     )
+    from spert_mt_plugin.dataset_readers.sentence_word_pieces import SentenceWordPieceIndexer
     from spert_mt_plugin.metrics.typed_set_f1 import NerF1, RelationF1, TypedSetF1
     from spert_mt_plugin.models.spert_mt import SpertMT
     from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
@@ -51,6 +52,7 @@ def registrations():
         (DatasetReader, "brat", BratReader),
         (DatasetReader, "doccano", DoccanoReader),
         (DatasetReader, "label_studio", LabelStudioReader),
+        (TokenIndexer, "spert_mt_mismatched", SentenceWordPieceIndexer),
         (Vocabulary, "spert_types", TypesFileVocabulary),
         (Model, "spert_mt", SpertMT),
         (Predictor, "spert_mt", SpertMTPredictor),
