@@ -1,6 +1,7 @@
 """
-CLI start-up: wall time of `allennlp --help` and of a one-sentence `allennlp predict`, and what
-dominates the import of the plugin.
+CLI start-up: wall time of `allennlp --help` and of a one-sentence `allennlp predict` (float32,
+and `onnx` with its graph exported at load or read from the ONNX cache), and what dominates the
+import of the plugin.
 
     .venv/bin/python benchmarks/startup.py --archive runs/main/model.tar.gz [--repeats 3]
 """
@@ -19,11 +20,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 ALLENNLP = [sys.executable, "-m", "allennlp"]
 
 
-def wall(command, repeats):
+def wall(command, repeats, onnx_cache=None):
+    """Median wall seconds of `command`; `onnx_cache`: SPERT_ONNX_CACHE, `"empty"` for a new folder each time."""
     times = []
     for _ in range(repeats):
+        env = dict(os.environ)
+        if onnx_cache is not None:
+            env["SPERT_ONNX_CACHE"] = tempfile.mkdtemp(prefix="startup-onnx-") if onnx_cache == "empty" else onnx_cache
         start = time.perf_counter()
-        subprocess.run(command, cwd=PROJECT, check=True, capture_output=True)
+        subprocess.run(command, cwd=PROJECT, check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -51,13 +56,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         sentence = Path(tmp) / "one.jsonl"
         sentence.write_text(json.dumps({"sentence": "Steve Jobs founded Apple in Cupertino."}) + "\n")
+        predict = ALLENNLP + ["predict", args.archive, str(sentence), "--silent"]
+        predict += ["--output-file", str(Path(tmp) / "out.jsonl"), "--predictor-args"]
+        filled = Path(tmp) / "onnx-cache"
+        wall(predict + ['{"precision": "onnx"}'], 1, onnx_cache=str(filled))  # fills it
         record = {
             "allennlp_help_s": wall(ALLENNLP + ["--help"], args.repeats),
-            "predict_one_sentence_s": wall(
-                ALLENNLP
-                + ["predict", args.archive, str(sentence), "--silent", "--output-file", str(Path(tmp) / "out.jsonl")],
-                args.repeats,
-            ),
+            "predict_one_sentence_s": wall(predict + ['{"precision": "float32"}'], args.repeats),
+            "predict_one_sentence_onnx_exported_s": wall(predict + ['{"precision": "onnx"}'], args.repeats, "empty"),
+            "predict_one_sentence_onnx_cached_s": wall(predict + ['{"precision": "onnx"}'], args.repeats, str(filled)),
         }
     for module in ("allennlp.commands", "spert_mt_plugin"):
         total, rows = import_profile(module)

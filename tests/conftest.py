@@ -1,4 +1,7 @@
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,11 @@ FIXTURES = PROJECT_ROOT / "fixtures"
 TINY_BERT = str(FIXTURES / "tiny_bert")
 # The real datasets: $SPERT_DATA_DIR if set, else ../shared/data beside the checkout.
 SHARED_DATA = Path(os.environ.get("SPERT_TEST_DATA_DIR", PROJECT_ROOT.parent / "shared" / "data"))
+
+# The tests' own ONNX cache (spert_mt_plugin/inference/onnx_cache.py), never the user's; the
+# commands the tests run inherit it.
+os.environ["SPERT_ONNX_CACHE"] = tempfile.mkdtemp(prefix="spert-test-onnx-cache-")
+atexit.register(shutil.rmtree, os.environ["SPERT_ONNX_CACHE"], ignore_errors=True)
 
 requires_shared_data = pytest.mark.skipif(
     not (SHARED_DATA / "conll04" / "conll04_types.json").exists(),

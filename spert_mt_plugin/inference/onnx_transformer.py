@@ -84,14 +84,14 @@ class OnnxTransformer(torch.nn.Module):
         import onnxruntime  # noqa: F401  (a missing package fails here, before the export's work)
 
         transformer = transformer.eval()
-        takes_type_ids = "token_type_ids" in inspect.signature(transformer.forward).parameters
+        type_ids = takes_type_ids(transformer)
         vocabulary = int(getattr(transformer.config, "vocab_size", 100))
         # Two sentences, the second padded: the exported attention must use the mask.
         input_ids = torch.randint(5, max(vocabulary, 6), (2, 8))
         attention_mask = torch.ones(2, 8)
         attention_mask[1, 5:] = 0
-        inputs = [input_ids, attention_mask] + ([torch.zeros_like(input_ids)] if takes_type_ids else [])
-        names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_type_ids else [])
+        inputs = [input_ids, attention_mask] + ([torch.zeros_like(input_ids)] if type_ids else [])
+        names = ["input_ids", "attention_mask"] + (["token_type_ids"] if type_ids else [])
         axes = {name: {0: "batch", 1: "pieces"} for name in names}
         axes["last_hidden_state"] = {0: "batch", 1: "pieces"}
         with tempfile.TemporaryDirectory(prefix="spert-onnx-") as folder:
@@ -115,7 +115,7 @@ class OnnxTransformer(torch.nn.Module):
             path = fuse_transformer_graph(path, transformer.config)
             if quantize:
                 path = quantize_int8(path, transformer.config)
-            return cls(path.read_bytes(), transformer.config, takes_type_ids)
+            return cls(path.read_bytes(), transformer.config, type_ids)
 
     def close_session(self) -> None:
         """Drops this process's session; the next call makes a new one."""
@@ -180,6 +180,11 @@ class OnnxTransformer(torch.nn.Module):
         state["_session"] = None
         state["_session_pid"] = None
         return state
+
+
+def takes_type_ids(transformer: torch.nn.Module) -> bool:
+    """Whether `transformer`'s forward takes `token_type_ids` (and so does its exported graph)."""
+    return "token_type_ids" in inspect.signature(transformer.forward).parameters
 
 
 def fuse_transformer_graph(path: Path, config: Any) -> Path:

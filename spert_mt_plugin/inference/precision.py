@@ -9,6 +9,7 @@ Precision modes of prediction: the arithmetic a trained model predicts with.
 - `onnx`: the encoder exported to ONNX, its transformer operators fused, run by ONNX Runtime in
   float32 on groups of rows of similar length, through the model's own
   `PretrainedTransformerEmbedder` (see `onnx_transformer`); the heads stay in torch. CPU only.
+  The graph is exported once per model and then read from an on-disk cache (`onnx_cache`).
 - `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights per
   channel, activations quantised per call). CPU only. The fastest, but it moves CoNLL04 F1 by
   more than 0.3: RE -0.65 on an AVX2 CPU, NER +0.70 on an AVX-512 one, RE -1.6 before its
@@ -158,11 +159,11 @@ def prepare_model(model: torch.nn.Module, precision: Optional[str] = None) -> Pr
             "load the archive again"
         )
     if earlier is None and name in _REPLACE_ENCODER:
-        from spert_mt_plugin.inference.onnx_transformer import OnnxTransformer
+        from spert_mt_plugin.inference.onnx_cache import exported_transformer
 
         embedder = _transformer_embedder(model, name)
         try:
-            embedder.transformer_model = OnnxTransformer.export(
+            embedder.transformer_model = exported_transformer(
                 embedder.transformer_model, quantize=(name == "onnx-int8")
             )
         except ImportError as error:
