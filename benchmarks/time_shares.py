@@ -117,7 +117,9 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=96, help="CoNLL04 test sentences, from the first")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--precision", default="float32", help="float32 or bfloat16: the ONNX modes run no torch modules to hook"
+        "--precision",
+        default="float32",
+        help="any mode; in onnx and onnx-int8 the encoder's share is ONNX Runtime's, called by the embedder",
     )
     parser.add_argument("--output", default=None, help="also write the figures here (JSON)")
     args = parser.parse_args()
