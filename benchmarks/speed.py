@@ -155,6 +155,9 @@ def main() -> None:
     parser.add_argument("--archive", default=None, help="a trained model.tar.gz (recommended)")
     parser.add_argument("--test-file", default=None, help="default: DATA_DIR/conll04/conll04_test.json")
     parser.add_argument("--train-file", default=None, help="default: DATA_DIR/conll04/conll04_train.json")
+    parser.add_argument(
+        "-o", "--overrides", default="", help="a JSON object of config overrides for --archive, as allennlp's -o"
+    )
     parser.add_argument("--sentences", type=int, default=96, help="test sentences for inference timing")
     parser.add_argument("--train-steps", type=int, default=40, help="training steps (batch size 2) after warm-up")
     parser.add_argument("--cuda-device", type=int, default=-1)
@@ -174,7 +177,7 @@ def main() -> None:
     device = torch.device("cpu" if args.cuda_device < 0 else f"cuda:{args.cuda_device}")
 
     if args.archive:
-        archive = load_archive(args.archive, cuda_device=args.cuda_device)
+        archive = load_archive(args.archive, cuda_device=args.cuda_device, overrides=args.overrides)
         model, reader = archive.model, archive.validation_dataset_reader
         encoder = archive.config["model"]["embedder"]["model_name"]
     else:
@@ -200,6 +203,7 @@ def main() -> None:
             "versions": {"python": platform.python_version(), "torch": torch.__version__},
             "encoder": encoder,
             "trained_archive": args.archive,
+            "overrides": args.overrides,
             "test_sentences": len(test),
             **precision_figures,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -289,6 +293,7 @@ def main() -> None:
         "versions": {"python": platform.python_version(), "torch": torch.__version__},
         "encoder": encoder,
         "trained_archive": args.archive,
+        "overrides": args.overrides,
         "test_sentences": len(test),
         "test_words": words,
         "entities_predicted_in_first_8": predicted_entities,
