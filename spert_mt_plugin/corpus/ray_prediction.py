@@ -194,11 +194,17 @@ def _run(
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
-    # Work is handed out only once every actor has loaded the archive. Ray Data's default
-    # starts the actors asynchronously: the first one ready queues pieces while the others
-    # still load, and on a busy machine it predicted a whole small job alone.
+    # Ray Data's settings for the job, restored after it:
+    # - work is handed out only once every actor has loaded the archive: by default Ray Data starts
+    #   the actors asynchronously, the first one ready queues pieces while the others still load,
+    #   and on a busy machine it predicted a whole small job alone;
+    # - an actor's exception reaches the driver as itself, not as a `UserCodeException` whose
+    #   cause survives only as text.
+    job_settings = {"wait_for_min_actors_s": ACTOR_START_TIMEOUT_S, "raise_original_map_exception": True}
     context = ray.data.DataContext.get_current()
-    wait_before, context.wait_for_min_actors_s = context.wait_for_min_actors_s, ACTOR_START_TIMEOUT_S
+    settings_before = {name: getattr(context, name) for name in job_settings}
+    for name, value in job_settings.items():
+        setattr(context, name, value)
     try:
         actors = num_actors or default_actors(cpus_per_actor, gpus_per_actor)
         summary.actors = actors
@@ -228,8 +234,15 @@ def _run(
                 f"the {actors} actors ({cpus_per_actor} CPUs and {gpus_per_actor} GPUs each) did not all start "
                 f"within {ACTOR_START_TIMEOUT_S} s; the Ray cluster has {ray.cluster_resources()}"
             ) from None
+        except ray.exceptions.RayTaskError as error:
+            # An actor's CorpusError (an input file it cannot read) says all, on its first line:
+            # Ray Data adds its advice on retries below it, and the actor's traceback around it.
+            if isinstance(error.cause, CorpusError):
+                raise CorpusError(str(error.cause).splitlines()[0]) from None
+            raise
     finally:
-        context.wait_for_min_actors_s = wait_before
+        for name, value in settings_before.items():
+            setattr(context, name, value)
         if started:
             ray.shutdown()
 

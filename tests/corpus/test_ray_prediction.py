@@ -136,3 +136,22 @@ def test_actors_the_cluster_cannot_start_are_a_clear_error(local_ray, trained_ar
     # Three actors of one CPU on a Ray of two CPUs: the third never starts.
     with pytest.raises(CorpusError, match=r"the 3 actors \(1.0 CPUs and 0.0 GPUs each\) did not all start within 5 s"):
         predict_corpus(trained_archive, [str(folder)], str(tmp_path / "out"), num_actors=3)
+
+
+def test_an_input_file_an_actor_cannot_read_is_a_one_line_error(local_ray, trained_archive, tmp_path, monkeypatch):
+    from spert_mt_plugin.corpus.shard_writer import ShardWriter
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in good_rows(5)))
+    claim = ShardWriter.claim
+
+    def claim_then_lose_the_input(writer, job):
+        claim(writer, job)
+        source.unlink()  # planned and claimed; now gone, as on a node that lacks the shared file system
+
+    monkeypatch.setattr(ShardWriter, "claim", claim_then_lose_the_input)
+    with pytest.raises(CorpusError) as error:
+        predict_corpus(trained_archive, [str(source)], str(tmp_path / "out"), num_actors=1)
+    message = str(error.value)
+    assert message.startswith(f"{source}: cannot be read on node ") and "at the same path on every node" in message
+    assert "\n" not in message and "Traceback" not in message
