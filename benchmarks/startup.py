@@ -21,12 +21,12 @@ ALLENNLP = [sys.executable, "-m", "allennlp"]
 
 
 def wall(command, repeats, onnx_cache=None):
-    """Median wall seconds of `command`; `onnx_cache`: SPERT_ONNX_CACHE, `"empty"` for a new folder each time."""
+    """Median wall seconds of `command`; `onnx_cache()`, if given, names the SPERT_ONNX_CACHE of each run."""
     times = []
     for _ in range(repeats):
         env = dict(os.environ)
         if onnx_cache is not None:
-            env["SPERT_ONNX_CACHE"] = tempfile.mkdtemp(prefix="startup-onnx-") if onnx_cache == "empty" else onnx_cache
+            env["SPERT_ONNX_CACHE"] = onnx_cache()
         start = time.perf_counter()
         subprocess.run(command, cwd=PROJECT, check=True, capture_output=True, env=env)
         times.append(time.perf_counter() - start)
@@ -58,13 +58,18 @@ def main():
         sentence.write_text(json.dumps({"sentence": "Steve Jobs founded Apple in Cupertino."}) + "\n")
         predict = ALLENNLP + ["predict", args.archive, str(sentence), "--silent"]
         predict += ["--output-file", str(Path(tmp) / "out.jsonl"), "--predictor-args"]
-        filled = Path(tmp) / "onnx-cache"
-        wall(predict + ['{"precision": "onnx"}'], 1, onnx_cache=str(filled))  # fills it
+        onnx = predict + ['{"precision": "onnx"}']
+        filled = str(Path(tmp) / "onnx-cache")
+        wall(onnx, 1, lambda: filled)  # fills it
+
+        def empty():
+            return tempfile.mkdtemp(prefix="onnx-cache-", dir=tmp)
+
         record = {
             "allennlp_help_s": wall(ALLENNLP + ["--help"], args.repeats),
             "predict_one_sentence_s": wall(predict + ['{"precision": "float32"}'], args.repeats),
-            "predict_one_sentence_onnx_exported_s": wall(predict + ['{"precision": "onnx"}'], args.repeats, "empty"),
-            "predict_one_sentence_onnx_cached_s": wall(predict + ['{"precision": "onnx"}'], args.repeats, str(filled)),
+            "predict_one_sentence_onnx_exported_s": wall(onnx, args.repeats, empty),
+            "predict_one_sentence_onnx_cached_s": wall(onnx, args.repeats, lambda: filled),
         }
     for module in ("allennlp.commands", "spert_mt_plugin"):
         total, rows = import_profile(module)

@@ -60,6 +60,14 @@ def cpu_description():
     }
 
 
+def conll04_test_words(data_dir, count):
+    """The words of the first `count` CoNLL04 test sentences in `data_dir`."""
+    test_file = Path(data_dir) / "conll04" / "conll04_test.json"
+    if not test_file.exists():
+        raise SystemExit(f"{test_file}: no such file (--data-dir must hold conll04/)")
+    return [document["tokens"] for document in json.loads(test_file.read_text(encoding="utf-8"))[:count]]
+
+
 class ModuleClock:
     """Seconds spent in the forwards of some modules, by name, from forward pre- and post-hooks."""
 
@@ -124,11 +132,7 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="also write the figures here (JSON)")
     args = parser.parse_args()
 
-    test_file = Path(args.data_dir) / "conll04" / "conll04_test.json"
-    if not test_file.exists():
-        raise SystemExit(f"{test_file}: no such file (--data-dir must hold conll04/)")
-    documents = json.loads(test_file.read_text(encoding="utf-8"))[: args.sentences]
-    inputs = [{"tokens": document["tokens"]} for document in documents]
+    inputs = [{"tokens": words} for words in conll04_test_words(args.data_dir, args.sentences)]
     predictor = load_predictor(args.archive, precision=args.precision)
     model = predictor.model
     clock = ModuleClock(

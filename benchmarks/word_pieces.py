@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from allennlp.data import Token, TokenIndexer, Vocabulary  # noqa: E402
-from time_shares import cpu_description  # noqa: E402
+from time_shares import conll04_test_words, cpu_description  # noqa: E402
 
 from spert_mt_plugin.archives import load_predictor  # noqa: E402
 
@@ -71,10 +71,7 @@ def main() -> None:
     parser.add_argument("--output", default=None, help="also write the figures here (JSON)")
     args = parser.parse_args()
 
-    test_file = Path(args.data_dir) / "conll04" / "conll04_test.json"
-    if not test_file.exists():
-        raise SystemExit(f"{test_file}: no such file (--data-dir must hold conll04/)")
-    sentences = [d["tokens"] for d in json.loads(test_file.read_text(encoding="utf-8"))[: args.sentences]]
+    sentences = conll04_test_words(args.data_dir, args.sentences)
     inputs = [{"tokens": words} for words in sentences]
     chunks = {size: [inputs[i : i + size] for i in range(0, len(inputs), size)] for size in (1, 8)}
     precisions = args.precisions.split(",")
