@@ -8,16 +8,11 @@ import onnx
 import pytest
 import torch
 from allennlp.modules.token_embedders import PretrainedTransformerEmbedder
-from transformers import BertConfig, BertModel
 
 from spert_mt_plugin.inference import onnx_transformer
 from spert_mt_plugin.inference.onnx_transformer import OnnxTransformer
 from tests.conftest import TINY_BERT
-
-
-def tiny_bert(**changes) -> BertModel:
-    torch.manual_seed(0)
-    return BertModel(BertConfig.from_pretrained(TINY_BERT, **changes)).eval()
+from tests.inference.tiny_encoder import tiny_bert
 
 
 def padded_batch(rows, length, seed=1):
