@@ -45,8 +45,8 @@ _REPLACE_ENCODER = ("onnx", "onnx-int8")
 _CPU_ONLY = _REPLACE_ENCODER
 # CPU flags of native bfloat16 dot products (x86: AVX-512 BF16, AMX); without them autocast
 # emulates bfloat16 and is slower than float32.
-_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 _AMX_FLAG = "amx_bf16"
+_BFLOAT16_FLAGS = ("avx512_bf16", _AMX_FLAG)
 _CPUINFO = Path("/proc/cpuinfo")
 
 logger = logging.getLogger(__name__)
