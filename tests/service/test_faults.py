@@ -63,7 +63,7 @@ def test_a_worker_killed_under_load_costs_at_most_the_requests_it_held(trained_a
 
 @pytest.mark.slow
 def test_sigterm_lets_the_requests_in_flight_finish_then_the_port_refuses(trained_archive):
-    result = run_load_test(trained_archive, "--terminate", "--long-sentences", "200")
+    result = run_load_test(trained_archive, "--terminate", "--long-sentences", "1000")
     assert result.returncode == 0, result.stdout + result.stderr
     in_flight = re.search(r"in flight at SIGTERM: (\d+) requests, (\d+) answered as expected", result.stdout)
     assert in_flight and int(in_flight.group(1)) >= 2 and in_flight.group(1) == in_flight.group(2)
