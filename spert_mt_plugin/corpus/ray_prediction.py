@@ -42,6 +42,8 @@ PIECE_BATCHES = 8
 # (a cluster without room for them, an autoscaler that never adds the nodes).
 ACTOR_START_TIMEOUT_S = 600
 
+TRACEBACK_HEADER = "Traceback (most recent call last):"
+
 
 @dataclass
 class CorpusSummary:
@@ -78,6 +80,22 @@ def default_actors(cpus_per_actor: float, gpus_per_actor: float) -> int:
             raise CorpusError(f"the Ray cluster has no GPU for actors of {gpus_per_actor} GPU each (gpus_per_actor)")
         return count
     return max(1, int(resources.get("CPU", 1) // cpus_per_actor))
+
+
+def root_cause(error: BaseException) -> str:
+    """
+    Why Ray could not join a cluster (a token it refuses, a cluster of another Ray version), on one
+    line: Ray raises a `ConnectionError` that says only that it failed, caused by a `RuntimeError`
+    whose message ends with the real exception's traceback, as text.
+    """
+    while error.__cause__ is not None:
+        error = error.__cause__
+    lines = [line.strip() for line in str(error).strip().splitlines()] or [type(error).__name__]
+    if TRACEBACK_HEADER not in lines[0]:
+        return lines[0]
+    # The traceback's last line, "ray.exceptions.AuthenticationError: RPC error: ...", without the module.
+    name, _, message = lines[-1].partition(": ")
+    return f"{name.rpartition('.')[2]}: {message}" if message else lines[-1]
 
 
 def predict_corpus(
@@ -120,8 +138,10 @@ def predict_corpus(
     predictor_args : `Dict[str, Any]`, optional
         Further predictor arguments (thresholds, `entity_decoding`, `language`, ...).
     address : `str`, optional (default = `None`)
-        The Ray cluster to join; `None`: `RAY_ADDRESS` if set, else a Ray started on this machine
-        for this call. A Ray already initialised in this process is used as it is.
+        The Ray cluster to join; `None`: `RAY_ADDRESS` if set, else (Ray's rule) a cluster that
+        `ray start` runs on this machine, else a Ray started for this call. A Ray already
+        initialised in this process is used as it is. A cluster that cannot be joined (a token it
+        refuses) is a `CorpusError` naming it and Ray's reason.
     progress_interval : `float`, optional (default = `30`)
         Seconds between progress lines (logger `spert_mt_plugin.corpus.ray_prediction`).
     """
@@ -193,7 +213,11 @@ def _run(
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+        try:
+            ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
+        except ConnectionError as error:
+            where = address or os.environ.get("RAY_ADDRESS") or "this machine"
+            raise CorpusError(f"cannot join the Ray cluster at {where}: {root_cause(error)}") from None
     # Ray Data's settings for the job, restored after it:
     # - work is handed out only once every actor has loaded the archive: by default Ray Data starts
     #   the actors asynchronously, the first one ready queues pieces while the others still load,
