@@ -22,6 +22,11 @@ With `--rounds N`, runs 2 and 4 are repeated, one after the other, N times (the 
 drifts by 10 % and more over minutes on shared hosts); the ratio printed is their median, with
 each round's. The figures of the time breakdown are those of the last round.
 
+With `--running-cluster`, each round also runs 4 against a Ray cluster that is already running,
+as on a cluster a team keeps up (`ray start --head` with the same cores, before the timing and
+stopped after it, so that its idle processes never run beside the other commands; the job joins
+it through `RAY_ADDRESS`): the command then pays neither Ray's start nor its stop.
+
 Prints sentences/s of each, the ratios 4 / 2 (what Ray's pipeline costs with one actor per core)
 and 3 / 1, each actor's peak memory and the machine's CPU, and checks that every path wrote one
 output line per input line. Run it on an otherwise idle machine:
@@ -29,10 +34,12 @@ speeds of commands run at different times are comparable only then. Asserts noth
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +54,13 @@ from make_corpus import write_corpus  # noqa: E402
 
 ALLENNLP = [sys.executable, "-m", "allennlp"]
 
+# Seconds a cluster started by `--running-cluster` is left alone before its job is timed.
+CLUSTER_SETTLE_S = 15
+# Ray 2.59+ turns token authentication on for a `ray start` cluster when a token file exists
+# (~/.ray/auth_token, left by any earlier `ray.init()`), and a job joining by address does not
+# follow: both sides are told the same here.
+RAY_AUTH_MODE = "disabled"
+
 
 def cpu_name() -> str:
     try:
@@ -58,10 +72,12 @@ def cpu_name() -> str:
     return platform.processor() or "unknown"
 
 
-def timed(commands, threads):
+def timed(commands, threads, ray_address=None):
     """Runs `commands` side by side (each with `threads` torch threads) and returns the slowest's seconds."""
     start = time.perf_counter()
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), RAY_USAGE_STATS_ENABLED="0")
+    if ray_address is not None:
+        env.update(RAY_ADDRESS=ray_address, RAY_AUTH_MODE=RAY_AUTH_MODE)
     processes = [
         subprocess.Popen(command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         for command, log in commands
@@ -70,6 +86,26 @@ def timed(commands, threads):
         if process.wait() != 0:
             raise SystemExit(f"failed: {' '.join(command)}")
     return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def running_ray(cores: int, log):
+    """A Ray head on this machine with `cores` CPUs, for as long as the block runs; yields its address."""
+    ray = str(Path(sys.executable).with_name("ray"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE=RAY_AUTH_MODE)
+    start = [ray, "start", "--head", "--port", str(port)]
+    start += ["--num-cpus", str(cores), "--num-gpus", "0", "--include-dashboard", "false", "--disable-usage-stats"]
+    subprocess.run(start, env=env, stdout=log, stderr=log, check=True)
+    try:
+        # Ray's own processes import their modules for a few seconds after `ray start` returns: a
+        # cluster a team keeps up has long done so.
+        time.sleep(CLUSTER_SETTLE_S)
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([ray, "stop"], env=env, stdout=log, stderr=log, check=False)
 
 
 def lines(path: Path) -> int:
@@ -93,6 +129,11 @@ def main() -> None:
         "on a machine whose speed drifts: each round gives a ratio, and the median is printed",
     )
     parser.add_argument("--pairs-only", action="store_true", help="skip runs 1 and 3 (one process, one actor)")
+    parser.add_argument(
+        "--running-cluster",
+        action="store_true",
+        help="each round also runs the Ray job with one actor per core on a Ray cluster started before the timing",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="corpus_ray_"))
@@ -147,7 +188,7 @@ def main() -> None:
     names = list(runs)
     if args.pairs_only:
         runs = {name: run for name, run in runs.items() if name not in (names[0], names[2])}
-    rates, seconds_of, round_ratios = {}, {}, []
+    rates, seconds_of, round_ratios, cluster_ratios = {}, {}, [], []
     for round_number in range(args.rounds):
         for name, (commands, threads) in runs.items():
             if round_number > 0 and name not in (names[1], names[3]):
@@ -162,10 +203,26 @@ def main() -> None:
             print(f"{name:<45} {seconds:8.1f} s  {rates[name]:7.1f} sentences/s", flush=True)
         round_ratios.append(seconds_of[names[1]] / seconds_of[names[3]])
         print(f"round {round_number + 1}: Ray {args.cores} actors / side by side {round_ratios[-1]:.3f}", flush=True)
+        if args.running_cluster:
+            name = f"Ray, {args.cores} actors, running cluster"
+            shutil.rmtree(work / "ray3", ignore_errors=True)
+            with running_ray(args.cores, log) as address:
+                seconds = seconds_of[name] = timed([ray_job(work / "ray3", args.cores, 1)], 1, address)
+            rates[name] = args.sentences / seconds
+            print(f"{name:<45} {seconds:8.1f} s  {rates[name]:7.1f} sentences/s", flush=True)
+            cluster_ratios.append(seconds_of[names[1]] / seconds)
+            print(
+                f"round {round_number + 1}: Ray {args.cores} actors on a running cluster / side by side "
+                f"{cluster_ratios[-1]:.3f}",
+                flush=True,
+            )
     if not args.pairs_only:
         assert lines(work / "one.jsonl") == args.sentences
     assert lines(work / "h0.jsonl") + lines(work / "h1.jsonl") == args.sentences
-    for job in ("ray2",) if args.pairs_only else ("ray1", "ray2"):
+    jobs = ["ray2"] if args.pairs_only else ["ray1", "ray2"]
+    if args.running_cluster:
+        jobs.append("ray3")
+    for job in jobs:
         assert sum(lines(part) for part in (work / job).glob("part-*.jsonl")) == args.sentences
         summary = json.loads((work / job / "_summary.json").read_text())
         figures[f"{job}_peak_memory_mb_per_actor"] = sorted(summary["peak_memory_mb_per_actor"].values())
@@ -182,6 +239,15 @@ def main() -> None:
         f"Ray {args.cores} actors / {args.cores} allennlp predict side by side: "
         f"{figures['ray_actors_vs_side_by_side']:.3f} (median of {len(round_ratios)} rounds)"
     )
+    if cluster_ratios:
+        figures["rounds"] = [
+            {"ratio": ratio, "running_cluster_ratio": cluster} for ratio, cluster in zip(round_ratios, cluster_ratios)
+        ]
+        figures["ray_running_cluster_vs_side_by_side"] = statistics.median(cluster_ratios)
+        print(
+            f"Ray {args.cores} actors on a running cluster / {args.cores} allennlp predict side by side: "
+            f"{figures['ray_running_cluster_vs_side_by_side']:.3f} (median of {len(cluster_ratios)} rounds)"
+        )
     if not args.pairs_only:
         figures["ray_one_actor_vs_one_process"] = rates[names[2]] / rates[names[0]]
         print(f"Ray 1 actor / 1 allennlp predict: {figures['ray_one_actor_vs_one_process']:.3f}")
@@ -193,7 +259,7 @@ def main() -> None:
             f"allennlp predict side by side: {seconds_of[names[4]]:.1f} s start-up, then "
             f"{half / side_by_side_compute:.1f} sentences/s per process"
         )
-    for job in ("ray2",) if args.pairs_only else ("ray1", "ray2"):
+    for job in jobs:
         time_figures = figures[job + "_time"]
         print(
             f"{job}: first prediction after {time_figures['seconds_to_first_prediction']:.1f} s; actors loaded in "
