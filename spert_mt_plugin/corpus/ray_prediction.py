@@ -42,6 +42,7 @@ PIECE_BATCHES = 8
 # (a cluster without room for them, an autoscaler that never adds the nodes).
 ACTOR_START_TIMEOUT_S = 600
 
+# How a traceback printed as text begins: Ray gives the reason a cluster cannot be joined only so.
 TRACEBACK_HEADER = "Traceback (most recent call last):"
 
 
@@ -84,18 +85,28 @@ def default_actors(cpus_per_actor: float, gpus_per_actor: float) -> int:
 
 def root_cause(error: BaseException) -> str:
     """
-    Why Ray could not join a cluster (a token it refuses, a cluster of another Ray version), on one
-    line: Ray raises a `ConnectionError` that says only that it failed, caused by a `RuntimeError`
-    whose message ends with the real exception's traceback, as text.
+    Why Ray could not join a cluster, on one line. Ray raises a `ConnectionError` that says only
+    that it failed, caused by a `RuntimeError` whose message ends with the real exception's
+    traceback, as text: the reason is that traceback's exception line ("ray.exceptions.
+    AuthenticationError: RPC error: ..."), given without its module. An error without a
+    traceback in its message gives its own first line.
     """
+    outer = error
     while error.__cause__ is not None:
         error = error.__cause__
-    lines = [line.strip() for line in str(error).strip().splitlines()] or [type(error).__name__]
-    if TRACEBACK_HEADER not in lines[0]:
-        return lines[0]
-    # The traceback's last line, "ray.exceptions.AuthenticationError: RPC error: ...", without the module.
-    name, _, message = lines[-1].partition(": ")
-    return f"{name.rpartition('.')[2]}: {message}" if message else lines[-1]
+    text = str(error)
+    header = text.rfind(TRACEBACK_HEADER)
+    if header >= 0:
+        # A traceback's frame lines are indented; the first line after them that is not is the exception's.
+        for line in text[header + len(TRACEBACK_HEADER) :].splitlines():
+            if line.strip() and not line[0].isspace():
+                name, separator, message = line.strip().partition(": ")
+                return f"{name.rpartition('.')[2]}{separator}{message}"
+    for candidate in (text, str(outer)):
+        lines = candidate.strip().splitlines()
+        if lines:
+            return lines[0]
+    return type(error).__name__
 
 
 def predict_corpus(
@@ -215,9 +226,10 @@ def _run(
     if started:
         try:
             ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
-        except ConnectionError as error:
-            where = address or os.environ.get("RAY_ADDRESS") or "this machine"
-            raise CorpusError(f"cannot join the Ray cluster at {where}: {root_cause(error)}") from None
+        except (ConnectionError, ray.exceptions.AuthenticationError) as error:
+            where = address or os.environ.get("RAY_ADDRESS")
+            where = f"at {where}" if where else "that `ray start` recorded on this machine (`ray stop` forgets it)"
+            raise CorpusError(f"cannot join the Ray cluster {where}: {root_cause(error)}") from None
     # Ray Data's settings for the job, restored after it:
     # - work is handed out only once every actor has loaded the archive: by default Ray Data starts
     #   the actors asynchronously, the first one ready queues pieces while the others still load,

@@ -97,9 +97,7 @@ def test_a_cluster_that_refuses_the_job_is_a_one_line_error(trained_archive, cor
     on one line with the address.
     """
     folder, _, _ = corpus
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     environment = {name: value for name, value in os.environ.items() if not name.startswith("RAY_")}
     environment["RAY_USAGE_STATS_ENABLED"] = "0"
     # A Ray folder of its own: `ray.init()` in other tests must not find this cluster as this
@@ -108,7 +106,10 @@ def test_a_cluster_that_refuses_the_job_is_a_one_line_error(trained_archive, cor
     head = subprocess.Popen(
         [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--port", str(port)]
         + ["--num-cpus", "1", "--include-dashboard", "false", "--temp-dir", ray_folder],
-        env=dict(environment, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN="a" * 32),
+        # No draining at the end: the head stops as soon as it is told to.
+        env=dict(
+            environment, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN="a" * 32, RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0"
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -125,7 +126,11 @@ def test_a_cluster_that_refuses_the_job_is_a_one_line_error(trained_archive, cor
         )
     finally:
         head.terminate()
-        head.wait(timeout=60)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait()
         shutil.rmtree(ray_folder, ignore_errors=True)
     assert result.returncode == 1
     message, hint = result.stderr.strip().splitlines()[-2:]
@@ -135,6 +140,12 @@ def test_a_cluster_that_refuses_the_job_is_a_one_line_error(trained_archive, cor
     ), result.stderr[-3000:]
     assert hint == "(SPERT_DEBUG=1 shows the traceback)"
     assert "Traceback" not in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 120) -> None:

@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spert_mt_plugin.corpus import CorpusError, predict_corpus
+from spert_mt_plugin.corpus.ray_prediction import root_cause
 from tests.corpus.corpus_inputs import (
     BAD_LINES,
     PREDICTOR_ARGS,
@@ -155,3 +156,42 @@ def test_an_input_file_an_actor_cannot_read_is_a_one_line_error(local_ray, train
     message = str(error.value)
     assert message.startswith(f"{source}: cannot be read on node ") and "at the same path on every node" in message
     assert "\n" not in message and "Traceback" not in message
+
+
+def chained(outer: str, inner: str) -> ConnectionError:
+    """A `ConnectionError` caused by a `RuntimeError`, as `ray.init` raises them."""
+    try:
+        try:
+            raise RuntimeError(inner)
+        except RuntimeError as cause:
+            raise ConnectionError(outer) from cause
+    except ConnectionError as error:
+        return error
+
+
+@pytest.mark.parametrize(
+    "inner, reason",
+    [
+        # Ray 2.60 joining a cluster that wants a token (the message as Ray builds it, shortened).
+        (
+            "Failed to connect to GCS. Last connection error: Traceback (most recent call last):\n"
+            '  File "ray/_private/node.py", line 996, in _init_gcs_client\n'
+            "    client = GcsClient(\n"
+            "ray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing.\n",
+            "AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing.",
+        ),
+        # The traceback after other lines, its exception's message on several lines: the first is kept.
+        (
+            "Failed to start GCS.  Last 0 lines of error files:\n\n.Please check gcs_server.out. "
+            "Last connection error: Traceback (most recent call last):\n"
+            '  File "python/ray/_raylet.pyx", line 3198, in ray._raylet.GcsClient.__cinit__\n'
+            "grpc.RpcError: <_InactiveRpcError\n\tstatus = UNAVAILABLE\n>\n",
+            "RpcError: <_InactiveRpcError",
+        ),
+        ("No GCS at that address", "No GCS at that address"),
+        # Nothing in the cause: the outer error's own line.
+        ("", "Failed to connect to Ray cluster at 10.0.0.5:6379"),
+    ],
+)
+def test_the_reason_a_cluster_cannot_be_joined_is_found_under_rays_wrappers(inner, reason):
+    assert root_cause(chained("Failed to connect to Ray cluster at 10.0.0.5:6379", inner)) == reason
