@@ -23,9 +23,10 @@ drifts by 10 % and more over minutes on shared hosts); the ratio printed is thei
 each round's. The figures of the time breakdown are those of the last round.
 
 With `--running-cluster`, each round also runs 4 against a Ray cluster that is already running,
-as on a cluster a team keeps up (`ray start --head` with the same cores, before the timing and
-stopped after it, so that its idle processes never run beside the other commands; the job joins
-it through `RAY_ADDRESS`): the command then pays neither Ray's start nor its stop.
+as on a cluster a team keeps up (`ray start --head --block` with the same cores in a Ray folder
+of its own, before the timing, and stopped after it, so that its idle processes never run beside
+the other commands; the job joins it through `RAY_ADDRESS`): the command then pays neither Ray's
+start nor its stop.
 
 Prints sentences/s of each, the ratios 4 / 2 (what Ray's pipeline costs with one actor per core)
 and 3 / 1, each actor's peak memory and the machine's CPU, and checks that every path wrote one
@@ -56,9 +57,9 @@ ALLENNLP = [sys.executable, "-m", "allennlp"]
 
 # Seconds a cluster started by `--running-cluster` is left alone before its job is timed.
 CLUSTER_SETTLE_S = 15
-# Ray 2.59+ turns token authentication on for a `ray start` cluster when a token file exists
-# (~/.ray/auth_token, left by any earlier `ray.init()`), and a job joining by address does not
-# follow: both sides are told the same here.
+# Ray (2.60) turns token authentication on for a `ray start` cluster when a token exists (such
+# as ~/.ray/auth_token, left by an earlier `ray.init()` that started a Ray), and a job joining by
+# address does not follow: both sides are told the same here.
 RAY_AUTH_MODE = "disabled"
 
 
@@ -90,22 +91,42 @@ def timed(commands, threads, ray_address=None):
 
 @contextlib.contextmanager
 def running_ray(cores: int, log):
-    """A Ray head on this machine with `cores` CPUs, for as long as the block runs; yields its address."""
-    ray = str(Path(sys.executable).with_name("ray"))
+    """
+    A Ray head on this machine with `cores` CPUs, in a Ray folder of its own (no `ray.init()`
+    elsewhere finds it, and stopping it touches no other Ray), for as long as the block runs;
+    yields its address.
+    """
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    folder = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths live under it
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE=RAY_AUTH_MODE)
-    start = [ray, "start", "--head", "--port", str(port)]
-    start += ["--num-cpus", str(cores), "--num-gpus", "0", "--include-dashboard", "false", "--disable-usage-stats"]
-    subprocess.run(start, env=env, stdout=log, stderr=log, check=True)
+    env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
+    command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--port", str(port)]
+    command += ["--temp-dir", folder]
+    command += ["--num-cpus", str(cores), "--num-gpus", "0", "--include-dashboard", "false", "--disable-usage-stats"]
+    head = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
-        # Ray's own processes import their modules for a few seconds after `ray start` returns: a
+        deadline = time.monotonic() + 120
+        while True:
+            if head.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the Ray head did not start: {' '.join(command)}")
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        # Ray's own processes import their modules for a few seconds after the head listens: a
         # cluster a team keeps up has long done so.
         time.sleep(CLUSTER_SETTLE_S)
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([ray, "stop"], env=env, stdout=log, stderr=log, check=False)
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            head.kill()
+            head.wait()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def lines(path: Path) -> int:
@@ -234,15 +255,14 @@ def main() -> None:
         }
     figures["rates"] = rates
     figures["rounds"] = [{"ratio": ratio} for ratio in round_ratios]
+    for round_figures, cluster in zip(figures["rounds"], cluster_ratios):
+        round_figures["running_cluster_ratio"] = cluster
     figures["ray_actors_vs_side_by_side"] = statistics.median(round_ratios)
     print(
         f"Ray {args.cores} actors / {args.cores} allennlp predict side by side: "
         f"{figures['ray_actors_vs_side_by_side']:.3f} (median of {len(round_ratios)} rounds)"
     )
     if cluster_ratios:
-        figures["rounds"] = [
-            {"ratio": ratio, "running_cluster_ratio": cluster} for ratio, cluster in zip(round_ratios, cluster_ratios)
-        ]
         figures["ray_running_cluster_vs_side_by_side"] = statistics.median(cluster_ratios)
         print(
             f"Ray {args.cores} actors on a running cluster / {args.cores} allennlp predict side by side: "
