@@ -149,8 +149,8 @@ def predict_corpus(
     predictor_args : `Dict[str, Any]`, optional
         Further predictor arguments (thresholds, `entity_decoding`, `language`, ...).
     address : `str`, optional (default = `None`)
-        The Ray cluster to join; `None`: `RAY_ADDRESS` if set, else (Ray's rule) a cluster that
-        `ray start` runs on this machine, else a Ray started for this call. A Ray already
+        The Ray cluster to join; `None`: `RAY_ADDRESS` if set, else (Ray's rule) the last cluster
+        `ray start` recorded on this machine, else a Ray started for this call. A Ray already
         initialised in this process is used as it is. A cluster that cannot be joined (a token it
         refuses) is a `CorpusError` naming it and Ray's reason.
     progress_interval : `float`, optional (default = `30`)
@@ -227,9 +227,9 @@ def _run(
         try:
             ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
         except (ConnectionError, ray.exceptions.AuthenticationError) as error:
-            where = address or os.environ.get("RAY_ADDRESS")
-            where = f"at {where}" if where else "that `ray start` recorded on this machine (`ray stop` forgets it)"
-            raise CorpusError(f"cannot join the Ray cluster {where}: {root_cause(error)}") from None
+            given = address or os.environ.get("RAY_ADDRESS")
+            cluster = f"at {given}" if given else "that `ray start` recorded on this machine (`ray stop` forgets it)"
+            raise CorpusError(f"cannot join the Ray cluster {cluster}: {root_cause(error)}") from None
     # Ray Data's settings for the job, restored after it:
     # - work is handed out only once every actor has loaded the archive: by default Ray Data starts
     #   the actors asynchronously, the first one ready queues pieces while the others still load,
