@@ -23,9 +23,9 @@ drifts by 10 % and more over minutes on shared hosts); the ratio printed is thei
 each round's. The figures of the time breakdown are those of the last round.
 
 With `--running-cluster`, each round also runs 4 against a Ray cluster that is already running,
-as on a cluster a team keeps up (`ray start --head --block` with the same cores in a Ray folder
-of its own, before the timing, and stopped after it, so that its idle processes never run beside
-the other commands; the job joins it through `RAY_ADDRESS`): the command then pays neither Ray's
+as on a cluster a team keeps up (`ray_head.py`: `ray start --head --block` with the same cores
+in a Ray folder of its own, before the timing, and stopped after it, so that its idle processes
+never run beside the other commands; the job joins it through `RAY_ADDRESS`): the command then pays neither Ray's
 start nor its stop.
 
 Prints sentences/s of each, the ratios 4 / 2 (what Ray's pipeline costs with one actor per core)
@@ -35,12 +35,10 @@ speeds of commands run at different times are comparable only then. Asserts noth
 """
 
 import argparse
-import contextlib
 import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,6 +50,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 
 from make_corpus import write_corpus  # noqa: E402
+from ray_head import ray_head  # noqa: E402
 
 ALLENNLP = [sys.executable, "-m", "allennlp"]
 
@@ -87,46 +86,6 @@ def timed(commands, threads, ray_address=None):
         if process.wait() != 0:
             raise SystemExit(f"failed: {' '.join(command)}")
     return time.perf_counter() - start
-
-
-@contextlib.contextmanager
-def running_ray(cores: int, log):
-    """
-    A Ray head on this machine with `cores` CPUs, in a Ray folder of its own (no `ray.init()`
-    elsewhere finds it, and stopping it touches no other Ray), for as long as the block runs;
-    yields its address.
-    """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    folder = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths live under it
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE=RAY_AUTH_MODE)
-    env["RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S"] = "0"
-    command = [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--port", str(port)]
-    command += ["--temp-dir", folder]
-    command += ["--num-cpus", str(cores), "--num-gpus", "0", "--include-dashboard", "false", "--disable-usage-stats"]
-    head = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if head.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the Ray head did not start: {' '.join(command)}")
-            with socket.socket() as client:
-                if client.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.5)
-        # Ray's own processes import their modules for a few seconds after the head listens: a
-        # cluster a team keeps up has long done so.
-        time.sleep(CLUSTER_SETTLE_S)
-        yield f"127.0.0.1:{port}"
-    finally:
-        head.terminate()
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            head.kill()
-            head.wait()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def lines(path: Path) -> int:
@@ -227,7 +186,10 @@ def main() -> None:
         if args.running_cluster:
             name = f"Ray, {args.cores} actors, running cluster"
             shutil.rmtree(work / "ray3", ignore_errors=True)
-            with running_ray(args.cores, log) as address:
+            with ray_head(args.cores, dict(os.environ, RAY_AUTH_MODE=RAY_AUTH_MODE), log) as address:
+                # Ray's own processes import their modules for a few seconds after the head
+                # listens: a cluster a team keeps up has long done so.
+                time.sleep(CLUSTER_SETTLE_S)
                 seconds = seconds_of[name] = timed([ray_job(work / "ray3", args.cores, 1)], 1, address)
             rates[name] = args.sentences / seconds
             print(f"{name:<45} {seconds:8.1f} s  {rates[name]:7.1f} sentences/s", flush=True)

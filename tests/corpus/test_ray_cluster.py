@@ -3,15 +3,11 @@
 reached through `RAY_ADDRESS` as a user's cluster would be.
 """
 
+import importlib.util
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
@@ -92,68 +88,36 @@ def test_bad_settings_are_one_line_errors(trained_archive, corpus, tmp_path):
 
 def test_a_cluster_that_refuses_the_job_is_a_one_line_error(trained_archive, corpus, tmp_path):
     """
-    A cluster started with token authentication (as `ray start` does from Ray 2.59 once a token
-    file exists), joined by a job without the token: Ray's reason, found under its two wrappers,
-    on one line with the address.
+    A cluster started with token authentication (as `ray start` does, in Ray 2.60, once a token
+    exists), joined by a job without the token: Ray's reason, found under its two wrappers, on one
+    line with the address.
     """
     folder, _, _ = corpus
-    port = free_port()
     environment = {name: value for name, value in os.environ.items() if not name.startswith("RAY_")}
-    environment["RAY_USAGE_STATS_ENABLED"] = "0"
-    # A Ray folder of its own: `ray.init()` in other tests must not find this cluster as this
-    # machine's current one (and the sockets' paths must stay short).
-    ray_folder = tempfile.mkdtemp(prefix="ray", dir="/tmp")
-    head = subprocess.Popen(
-        [str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--port", str(port)]
-        + ["--num-cpus", "1", "--include-dashboard", "false", "--temp-dir", ray_folder],
-        # No draining at the end: the head stops as soon as it is told to.
-        env=dict(
-            environment, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN="a" * 32, RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0"
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, head)
+    # The head in a Ray folder of its own (benchmarks/ray_head.py): `ray.init()` in other tests
+    # must not find it as this machine's current cluster.
+    with ray_head_module().ray_head(1, dict(environment, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN="a" * 32)) as address:
         result = subprocess.run(
             [sys.executable, "-m", "allennlp", "spert-predict-corpus", trained_archive, str(folder)]
-            + ["-o", str(tmp_path / "out"), "--address", f"127.0.0.1:{port}"],
+            + ["-o", str(tmp_path / "out"), "--address", address],
             cwd=PROJECT_ROOT,
             env=dict(environment, RAY_AUTH_MODE="disabled"),
             capture_output=True,
             text=True,
             timeout=600,
         )
-    finally:
-        head.terminate()
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            head.kill()
-            head.wait()
-        shutil.rmtree(ray_folder, ignore_errors=True)
     assert result.returncode == 1
     message, hint = result.stderr.strip().splitlines()[-2:]
     assert message.startswith(
-        f"allennlp spert-predict-corpus: error: cannot join the Ray cluster at 127.0.0.1:{port}: "
+        f"allennlp spert-predict-corpus: error: cannot join the Ray cluster at {address}: "
         "AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing or incorrect."
     ), result.stderr[-3000:]
     assert hint == "(SPERT_DEBUG=1 shows the traceback)"
     assert "Traceback" not in result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "ray start --head ended before its GCS listened"
-        with socket.socket() as client:
-            if client.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    raise AssertionError(f"no Ray GCS on port {port} after {seconds} s")
+def ray_head_module():
+    spec = importlib.util.spec_from_file_location("ray_head", PROJECT_ROOT / "benchmarks" / "ray_head.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
