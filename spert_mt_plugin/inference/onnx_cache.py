@@ -31,7 +31,7 @@ CACHE_VARIABLE = "SPERT_ONNX_CACHE"
 OFF = "off"
 # Bump when what an entry holds changes in a way the hashed inputs do not show (the export's or
 # the fusion's settings).
-FORMAT = "1"
+FORMAT = "2"
 _VERSIONED = ("torch", "transformers", "onnx", "onnxruntime")
 
 logger = logging.getLogger(__name__)

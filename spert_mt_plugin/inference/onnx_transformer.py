@@ -10,7 +10,7 @@ Three things make it faster than torch's float32 on a CPU, each measured in docs
 - each call's rows run in groups of similar length (`length_groups`), each cut to its own longest
   row: a batch of 8 CoNLL04 sentences is otherwise 43 % padding;
 - for `onnx-int8`, ONNX Runtime's dynamic int8 quantisation of the matrix products but the
-  feed-forward outputs.
+  feed-forward outputs, their inputs smoothed first (`smoothing`).
 """
 
 import contextlib
@@ -213,12 +213,18 @@ def fuse_transformer_graph(path: Path, config: Any) -> Path:
     return fused
 
 
+# Calibration rows for the smoothing (`random_word_pieces`): their number and length in word pieces.
+CALIBRATION_ROWS = 64
+CALIBRATION_LENGTH = 40
+
+
 def quantize_int8(
     path: Path,
     config: Any,
     per_channel: bool = True,
     reduce_range: bool = True,
     float_feed_forward_outputs: bool = True,
+    smoothing: bool = True,
 ) -> Path:
     """
     The ONNX graph at `path` with ONNX Runtime's dynamic int8 quantisation, written beside it:
@@ -227,12 +233,22 @@ def quantize_int8(
     pairs of int8 products in 16 bits, where full-range values overflow; activations are quantised
     per call, over each call's whole input. The feed-forward blocks' second matrix products stay
     float32 (`feed_forward_outputs`): their inputs, the GELU's outputs, have the widest range.
-    Each choice brought the predictions closer to float32's on CoNLL04 training sentences
-    (`benchmarks/int8_choices.py`, docs/speed.md), which can turn each off.
+    With `smoothing`, the other products' inputs are smoothed first (`smoothing.smooth_products`,
+    calibrated on `random_word_pieces`): their few wide channels would otherwise set the one
+    scale of the whole input. Each choice brought the predictions closer to float32's on CoNLL04
+    sentences (`benchmarks/int8_choices.py`, docs/speed.md), which can turn each off.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from spert_mt_plugin.inference.smoothing import smooth_products
+
+    graph = onnx.load(str(path))
+    feed_forward = feed_forward_outputs(graph, config)
+    if smoothing:
+        # Smoothing the feed-forward outputs too, when they are quantised, moved the predictions
+        # further from float32's: the GELU's outputs are not helped by it.
+        path = smooth_products(path, random_word_pieces(graph, config), exclude=feed_forward)
     quantized = path.with_name(path.stem + ".int8.onnx")
     with _quiet_root_logger():
         quantize_dynamic(
@@ -241,12 +257,35 @@ def quantize_int8(
             weight_type=QuantType.QInt8,
             per_channel=per_channel,
             reduce_range=reduce_range,
-            nodes_to_exclude=feed_forward_outputs(onnx.load(str(path)), config) if float_feed_forward_outputs else [],
+            nodes_to_exclude=feed_forward if float_feed_forward_outputs else [],
             # The fused operators are from ONNX Runtime's own domain, whose outputs' types shape
             # inference cannot give: they are float32.
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
     return quantized
+
+
+def random_word_pieces(graph: Any, config: Any, seed: int = 0) -> List[Dict[str, numpy.ndarray]]:
+    """
+    Calibration inputs for the smoothing of an exported encoder `graph`: `CALIBRATION_ROWS` rows
+    of `CALIBRATION_LENGTH` word pieces drawn at random from the vocabulary, one row per run. The
+    wide channels of a transformer's activations are the same for any input, and these needed no
+    data: on CoNLL04 they left as few predictions differing from float32's as calibrating on 256
+    training sentences did (docs/speed.md).
+    """
+    generator = numpy.random.default_rng(seed)
+    names = {tensor.name for tensor in graph.graph.input}
+    shape = (1, CALIBRATION_LENGTH)
+    runs = []
+    for _ in range(CALIBRATION_ROWS):
+        feeds = {
+            "input_ids": generator.integers(0, config.vocab_size, shape, dtype=numpy.int64),
+            "attention_mask": numpy.ones(shape, dtype=numpy.float32),
+        }
+        if "token_type_ids" in names:
+            feeds["token_type_ids"] = numpy.zeros(shape, dtype=numpy.int64)
+        runs.append(feeds)
+    return runs
 
 
 def feed_forward_outputs(graph: Any, config: Any) -> List[str]:

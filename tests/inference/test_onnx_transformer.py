@@ -169,3 +169,22 @@ def test_int8_quantises_every_matrix_product_but_the_feed_forward_outputs():
     # fused and quantised: attention (query, key and value in one), the attention's output, the
     # feed-forward's input
     assert operators.count("QAttention") == 2 and operators.count("MatMulInteger") == 4
+    # each quantised product reads its input smoothed (smoothing.py), divided by a Mul of its own;
+    # the float32 feed-forward outputs read theirs as it is
+    readers = {name: node for node in graph.graph.node for name in node.input}
+    smoothed = [readers[node.output[0]].op_type for node in graph.graph.node if node.name.endswith("_smoothing")]
+    assert sorted(smoothed) == ["DynamicQuantizeLinear"] * 6
+
+
+def test_smoothing_calibration_rows_fit_the_graphs_inputs_and_vocabulary():
+    model = tiny_bert()
+    graph = onnx.load_from_string(OnnxTransformer.export(model).onnx_model)
+    runs = onnx_transformer.random_word_pieces(graph, model.config)
+    assert len(runs) == onnx_transformer.CALIBRATION_ROWS
+    assert set(runs[0]) == {"input_ids", "attention_mask", "token_type_ids"}
+    ids = torch.tensor([run["input_ids"].tolist() for run in runs])
+    assert ids.shape == (onnx_transformer.CALIBRATION_ROWS, 1, onnx_transformer.CALIBRATION_LENGTH)
+    assert 0 <= ids.min() and ids.max() < model.config.vocab_size and len(ids.unique()) > 20
+    # a graph without type ids (RoBERTa, DistilBERT) is not given them
+    del graph.graph.input[2]
+    assert set(onnx_transformer.random_word_pieces(graph, model.config)[0]) == {"input_ids", "attention_mask"}
