@@ -2,17 +2,17 @@
 The choices inside the `onnx` and `onnx-int8` precision modes, side by side on one archive: each
 variant of the ONNX encoder predicts through the full predictor path, against torch's float32:
 
-- how far its predictions are from float32's on training sentences, without their labels: the
-  entities and relations one predicts and the other does not (the label-free figure the int8
-  settings were chosen by; test F1 is only reported);
+- how far its predictions are from float32's on training and development sentences, without
+  their labels: the entities and relations one predicts and the other does not (the label-free
+  figures the int8 settings were chosen by; test F1 is only reported);
 - CoNLL04 test NER / RE F1 (all sentences);
 - sentences/s at batch 8 on the first test sentences (interleaved repetitions, medians, ratio to
   float32 in the same run).
 
 Variants: `onnx` with each call's rows padded as they come (`max_padding` 1.0) and grouped by
 length (the mode as shipped); int8 with one scale per tensor or per output channel, with or
-without `reduce_range`, with or without the feed-forward outputs left in float32 (the last row is
-`onnx-int8` as shipped). Prints figures; asserts nothing.
+without `reduce_range`, with or without the feed-forward outputs left in float32, with or without
+smoothing (the last row is `onnx-int8` as shipped). Prints figures; asserts nothing.
 
     .venv/bin/python benchmarks/int8_choices.py --archive runs/main/model.tar.gz --data-dir ../shared/data \\
         [--train-sentences 400] [--sentences 96] [--repeats 5] [--output results/speed_cpu/int8_choices.json]
@@ -40,21 +40,31 @@ from corpus_ray import cpu_name  # noqa: E402
 import spert_mt_plugin  # noqa: E402,F401
 from spert_mt_plugin.inference.onnx_transformer import OnnxTransformer, quantize_int8  # noqa: E402
 
+
+def int8(per_channel=True, reduce_range=False, float_feed_forward_outputs=False, smoothing=False):
+    """`quantize_int8`'s settings, each off unless named."""
+    return dict(
+        per_channel=per_channel,
+        reduce_range=reduce_range,
+        float_feed_forward_outputs=float_feed_forward_outputs,
+        smoothing=smoothing,
+    )
+
+
 # name: (int8 settings or None for float32, max_padding)
 VARIANTS = {
     "onnx, padded batches": (None, 1.0),
     "onnx (shipped)": (None, None),
-    "int8 per tensor": (dict(per_channel=False, reduce_range=False, float_feed_forward_outputs=False), None),
-    "int8 per channel": (dict(per_channel=True, reduce_range=False, float_feed_forward_outputs=False), None),
-    "int8 per channel, reduce_range": (
-        dict(per_channel=True, reduce_range=True, float_feed_forward_outputs=False),
+    "int8 per tensor": (int8(per_channel=False), None),
+    "int8 per channel": (int8(), None),
+    "int8 per channel, reduce_range": (int8(reduce_range=True), None),
+    "int8 per channel, float FFN out": (int8(float_feed_forward_outputs=True), None),
+    "int8 per channel, reduce_range, float FFN out": (int8(reduce_range=True, float_feed_forward_outputs=True), None),
+    "int8 per channel, float FFN out, smoothed": (int8(float_feed_forward_outputs=True, smoothing=True), None),
+    "onnx-int8 (shipped): reduce_range, float FFN out, smoothed": (
+        int8(reduce_range=True, float_feed_forward_outputs=True, smoothing=True),
         None,
     ),
-    "int8 per channel, float FFN out": (
-        dict(per_channel=True, reduce_range=False, float_feed_forward_outputs=True),
-        None,
-    ),
-    "onnx-int8 (shipped)": (dict(per_channel=True, reduce_range=True, float_feed_forward_outputs=True), None),
 }
 
 
@@ -99,7 +109,10 @@ def main() -> None:
     test = list(reader.read(conll04 / "conll04_test.json"))
     train = list(reader.read(conll04 / "conll04_train.json"))
     random.Random(1).shuffle(train)
-    train_inputs = [{"tokens": i["metadata"].metadata["tokens"]} for i in train[: args.train_sentences]]
+    label_free = {
+        "train": [{"tokens": i["metadata"].metadata["tokens"]} for i in train[: args.train_sentences]],
+        "dev": [{"tokens": i["metadata"].metadata["tokens"]} for i in reader.read(conll04 / "conll04_dev.json")],
+    }
     timing_inputs = [{"tokens": i["metadata"].metadata["tokens"]} for i in test[: args.sentences]]
     batches = [timing_inputs[i : i + 8] for i in range(0, len(timing_inputs), 8)]
 
@@ -113,11 +126,13 @@ def main() -> None:
         predictors[name] = Predictor.by_name("spert_mt")(variant, reader, precision="float32")
 
     figures = {name: {} for name in predictors}
-    reference = decisions(predictors["float32"], train_inputs)
+    references = {part: decisions(predictors["float32"], inputs) for part, inputs in label_free.items()}
     for name, predictor in predictors.items():
-        found = decisions(predictor, train_inputs)
-        figures[name]["train_entities_differing"] = sum(len(a[0] ^ b[0]) for a, b in zip(reference, found))
-        figures[name]["train_relations_differing"] = sum(len(a[1] ^ b[1]) for a, b in zip(reference, found))
+        for part, inputs in label_free.items():
+            found = decisions(predictor, inputs)
+            reference = references[part]
+            figures[name][f"{part}_entities_differing"] = sum(len(a[0] ^ b[0]) for a, b in zip(reference, found))
+            figures[name][f"{part}_relations_differing"] = sum(len(a[1] ^ b[1]) for a, b in zip(reference, found))
         predictor.model.get_metrics(reset=True)
         for start in range(0, len(test), 8):
             predictor.predict_batch_instance(test[start : start + 8])
@@ -135,20 +150,24 @@ def main() -> None:
                 predictor.predict_batch_json(batch)
             seconds[name].append(time.perf_counter() - start)
     base = statistics.median(seconds["float32"])
-    totals = (
-        sum(len(found[0]) for found in reference),
-        sum(len(found[1]) for found in reference),
-    )
+    totals = {
+        part: (sum(len(found[0]) for found in reference), sum(len(found[1]) for found in reference))
+        for part, reference in references.items()
+    }
     print(
-        f"{args.train_sentences} training sentences (float32: {totals[0]} entities, {totals[1]} relations), "
-        f"CoNLL04 test F1, batch 8 on {len(timing_inputs)} test sentences ({args.repeats} interleaved repetitions)",
+        f"differing entities and relations on {args.train_sentences} training sentences (float32: "
+        f"{totals['train'][0]} entities, {totals['train'][1]} relations) and all {len(label_free['dev'])} development "
+        f"sentences ({totals['dev'][0]}, {totals['dev'][1]}), CoNLL04 test F1, batch 8 on {len(timing_inputs)} test "
+        f"sentences ({args.repeats} interleaved repetitions)",
     )
-    print(f"{'variant':34} {'entities':>9} {'relations':>9} {'NER F1':>7} {'RE F1':>7} {'sent/s':>7} {'x':>5}")
+    print(f"{'variant':58} {'train':>9} {'dev':>9} {'NER F1':>7} {'RE F1':>7} {'sent/s':>7} {'x':>5}")
     for name, entry in figures.items():
         median = statistics.median(seconds[name])
         entry.update(batch_8_sentences_per_s=len(timing_inputs) / median, speedup_over_float32=base / median)
+        train_counts = f"{entry['train_entities_differing']}/{entry['train_relations_differing']}"
+        dev_counts = f"{entry['dev_entities_differing']}/{entry['dev_relations_differing']}"
         print(
-            f"{name:34} {entry['train_entities_differing']:9d} {entry['train_relations_differing']:9d} "
+            f"{name:58} {train_counts:>9} {dev_counts:>9} "
             f"{entry['test_ner_f1']:7.2f} {entry['test_re_f1']:7.2f} {entry['batch_8_sentences_per_s']:7.1f} "
             f"{entry['speedup_over_float32']:5.2f}"
         )
@@ -158,7 +177,7 @@ def main() -> None:
             "torch_threads": torch.get_num_threads(),
             "archive": args.archive,
             "train_sentences": args.train_sentences,
-            "train_float32_entities_relations": totals,
+            "float32_entities_relations": totals,
             "timing_sentences": len(timing_inputs),
             "repeats": args.repeats,
             "variants": figures,

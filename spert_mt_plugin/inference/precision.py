@@ -11,9 +11,10 @@ Precision modes of prediction: the arithmetic a trained model predicts with.
   `PretrainedTransformerEmbedder` (see `onnx_transformer`); the heads stay in torch. CPU only.
   The graph is exported once per model and then read from an on-disk cache (`onnx_cache`).
 - `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights per
-  channel, activations quantised per call). CPU only. The fastest, but it moves CoNLL04 F1 by
-  more than 0.3: RE -0.65 on an AVX2 CPU, NER +0.70 on an AVX-512 one, RE -1.6 before its
-  present settings on a Xeon.
+  channel, activations quantised per call, their few wide channels smoothed into the weights
+  first: `smoothing`). CPU only. The fastest (2.17x float32 at batch 8 on a Zen 5 EPYC), but its
+  decisions still differ from float32's in about 0.7 % of cases, and CoNLL04 test F1 stayed within
+  0.3 for one of two models (docs/speed.md).
 
 torch's own dynamic int8 (`quantize_dynamic`, deprecated in favour of torchao) was measured too and
 left out: it lost more F1 (NER -1.0, RE -1.6) and was slower than `onnx-int8`.
@@ -101,8 +102,9 @@ def default_precision(device: Union[str, torch.device] = "cpu") -> str:
     Xeon); on any other CPU `onnx` when ONNX Runtime is installed (float32's F1; 1.37x / 1.35x on
     an AVX2 EPYC, and 1.29x / 1.49x against bfloat16's 1.06x / 1.36x on an EPYC with AVX-512
     BF16), else `bfloat16` where it is native and `float32` where it is not. On a GPU `float32`,
-    as no GPU figures were measured yet. `onnx-int8` is faster still but moves F1 by more than
-    the 0.3 allowed (RE -0.65 on the AVX2 EPYC, NER +0.70 on the AVX-512 one).
+    as no GPU figures were measured yet. `onnx-int8` is faster still but does not keep F1
+    reliably: with its inputs smoothed, within 0.3 for one of two CoNLL04 models (RE -0.35 and
+    NER -0.10 for the other, on a Zen 5 EPYC).
     """
     if torch.device(device).type != "cpu":
         return "float32"
