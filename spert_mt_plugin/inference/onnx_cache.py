@@ -1,7 +1,8 @@
 """
 Exported ONNX encoders kept on disk, so that the `onnx` modes' export, fusion and quantisation
-(3.8 s for `onnx`, 5.5 s for `onnx-int8` on a 2-core EPYC; docs/speed.md) are paid once per model
-and mode, not at every `allennlp predict`, spert-serve start or Ray actor.
+(3.8 s for `onnx`, 5.5 s for `onnx-int8` before its smoothing added about 1.4 s, on 2-core EPYCs;
+docs/speed.md) are paid once per model and mode, not at every `allennlp predict`, spert-serve start
+or Ray actor.
 
 An entry is the serialised graph, named by a hash of everything the graph depends on: the mode,
 the encoder's class, config and every weight, the ONNX opset and the versions of torch,

@@ -12,9 +12,9 @@ Precision modes of prediction: the arithmetic a trained model predicts with.
   The graph is exported once per model and then read from an on-disk cache (`onnx_cache`).
 - `onnx-int8`: that export with ONNX Runtime's dynamic int8 quantisation (int8 weights per
   channel, activations quantised per call, their few wide channels smoothed into the weights
-  first: `smoothing`). CPU only. The fastest (2.17x float32 at batch 8 on a Zen 5 EPYC), but its
-  decisions still differ from float32's in about 0.7 % of cases, and CoNLL04 test F1 stayed within
-  0.3 for one of two models (docs/speed.md).
+  first: `smoothing`). CPU only. The fastest (1.86x to 2.30x float32 at batch 8 on a Zen 5
+  EPYC), but its decisions still differ from float32's in about 0.7 % of cases, and CoNLL04 test
+  F1 stayed within 0.3 for one of two models (docs/speed.md).
 
 torch's own dynamic int8 (`quantize_dynamic`, deprecated in favour of torchao) was measured too and
 left out: it lost more F1 (NER -1.0, RE -1.6) and was slower than `onnx-int8`.

@@ -11,7 +11,8 @@ input channel j by a factor s_j and multiplies the weight's row j by the same fa
     X W = (X diag(s)^-1) (diag(s) W),   s_j = max|X_j|^alpha / max|W_j|^(1 - alpha),
 
 which changes nothing in float32 and moves the activations' spread into the weights, which are
-quantised per output channel. The division is a `Mul` node in front of each product, kept in
+quantised per output channel (with one scale for a whole weight, `per_channel=False`, the wide
+channels' spread lands in that one scale instead). The division is a `Mul` node in front of each product, kept in
 float32; the activations' ranges come from running the float graph on calibration inputs.
 """
 
@@ -20,9 +21,12 @@ from typing import Dict, Iterable, List, Sequence
 
 import numpy
 
-# The share of an outlier's range moved into the weights: 0.5-0.7 gave the smallest int8 error on
-# CoNLL04 development sentences (MiniLM, docs/speed.md).
+# The share of an outlier's range moved into the weights (SmoothQuant's own default): on MiniLM and
+# CoNLL04, 0.3 left more predictions differing from float32's, 0.6-0.8 about as many (docs/speed.md).
 ALPHA = 0.5
+# Factors are kept within these bounds, so that a channel whose largest value is tiny (or huge)
+# cannot turn the division into an infinity or a zero.
+SMALLEST_FACTOR, LARGEST_FACTOR = 1e-5, 1e5
 
 
 def smooth_products(
@@ -48,12 +52,15 @@ def smooth_products(
         and len(weights[node.input[1]].dims) == 2
     ]
     ranges = activation_ranges(graph, [node.input[0] for node in products], calibration)
-    for node in products:
+    replaced = set()
+    for index, node in enumerate(products):
+        replaced.add(node.input[1])
         weight = numpy_helper.to_array(weights[node.input[1]])
         factors = smoothing_factors(ranges[node.input[0]], numpy.abs(weight).max(axis=1), alpha)
-        divide_input(graph, node, factors, (weight * factors[:, None]).astype(weight.dtype))
-    used = {name for node in graph.graph.node for name in node.input}
-    kept = [tensor for tensor in graph.graph.initializer if tensor.name in used]
+        divide_input(graph, node, f"{node.name}_{index}", factors, (weight * factors[:, None]).astype(weight.dtype))
+    # A replaced weight goes unless another node (one of `exclude`) or the graph's inputs still name it.
+    used = {name for node in graph.graph.node for name in node.input} | {tensor.name for tensor in graph.graph.input}
+    kept = [tensor for tensor in graph.graph.initializer if tensor.name in used or tensor.name not in replaced]
     del graph.graph.initializer[:]
     graph.graph.initializer.extend(kept)
     smoothed = path.with_name(path.stem + ".smoothed.onnx")
@@ -61,19 +68,20 @@ def smooth_products(
     return smoothed
 
 
-def divide_input(graph, node, factors: numpy.ndarray, weight: numpy.ndarray) -> None:
+def divide_input(graph, node, name: str, factors: numpy.ndarray, weight: numpy.ndarray) -> None:
     """
     Makes `node` of `graph` take its input divided by `factors` (a `Mul` node inserted before it)
-    and `weight` as its weight, under new names: another node that reads the same input or
-    weight (the residual connection reads the layer-normalised input) keeps reading the original.
+    and `weight` as its weight, under new names starting with `name` (unique in the graph):
+    another node that reads the same input or weight (the residual connection reads the
+    layer-normalised input) keeps reading the original.
     """
     import onnx
     from onnx import numpy_helper
 
-    new_weight = numpy_helper.from_array(weight, node.name + "_smoothed_weight")
-    divisor = numpy_helper.from_array((1.0 / factors).astype(numpy.float32), node.name + "_smoothing")
+    new_weight = numpy_helper.from_array(weight, name + "_smoothed_weight")
+    divisor = numpy_helper.from_array((1.0 / factors).astype(numpy.float32), name + "_smoothing")
     graph.graph.initializer.extend([new_weight, divisor])
-    smoothed_input = node.name + "_smoothed_input"
+    smoothed_input = name + "_smoothed_input"
     division = onnx.helper.make_node("Mul", [node.input[0], divisor.name], [smoothed_input], name=divisor.name)
     graph.graph.node.insert(list(graph.graph.node).index(node), division)
     node.input[0] = smoothed_input
@@ -82,13 +90,14 @@ def divide_input(graph, node, factors: numpy.ndarray, weight: numpy.ndarray) -> 
 
 def smoothing_factors(activation_max: numpy.ndarray, weight_max: numpy.ndarray, alpha: float) -> numpy.ndarray:
     """
-    s_j = max|X_j|^alpha / max|W_j|^(1 - alpha) per input channel j (SmoothQuant, eq. 4); 1 for a
-    channel that never held a value or whose weight row is zero, so that nothing divides by zero.
+    s_j = max|X_j|^alpha / max|W_j|^(1 - alpha) per input channel j (SmoothQuant, eq. 4), kept
+    within `SMALLEST_FACTOR` and `LARGEST_FACTOR`; 1 for a channel that never held a value or whose
+    weight row is zero, so that nothing divides by zero.
     """
     factors = numpy.ones_like(activation_max, dtype=numpy.float64)
     usable = (activation_max > 0) & (weight_max > 0)
     factors[usable] = activation_max[usable] ** alpha / weight_max[usable] ** (1 - alpha)
-    return factors.astype(numpy.float32)
+    return numpy.clip(factors, SMALLEST_FACTOR, LARGEST_FACTOR).astype(numpy.float32)
 
 
 def activation_ranges(

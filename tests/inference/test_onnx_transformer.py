@@ -4,6 +4,7 @@ import multiprocessing
 import os
 import pickle
 
+import numpy
 import onnx
 import pytest
 import torch
@@ -11,6 +12,7 @@ from allennlp.modules.token_embedders import PretrainedTransformerEmbedder
 
 from spert_mt_plugin.inference import onnx_transformer
 from spert_mt_plugin.inference.onnx_transformer import OnnxTransformer
+from spert_mt_plugin.inference.smoothing import smooth_products
 from tests.conftest import TINY_BERT
 from tests.inference.tiny_encoder import tiny_bert
 
@@ -182,9 +184,31 @@ def test_smoothing_calibration_rows_fit_the_graphs_inputs_and_vocabulary():
     runs = onnx_transformer.random_word_pieces(graph, model.config)
     assert len(runs) == onnx_transformer.CALIBRATION_ROWS
     assert set(runs[0]) == {"input_ids", "attention_mask", "token_type_ids"}
-    ids = torch.tensor([run["input_ids"].tolist() for run in runs])
+    ids = numpy.stack([run["input_ids"] for run in runs])
     assert ids.shape == (onnx_transformer.CALIBRATION_ROWS, 1, onnx_transformer.CALIBRATION_LENGTH)
-    assert 0 <= ids.min() and ids.max() < model.config.vocab_size and len(ids.unique()) > 20
+    assert 0 <= ids.min() and ids.max() < model.config.vocab_size and len(numpy.unique(ids)) > 20
     # a graph without type ids (RoBERTa, DistilBERT) is not given them
-    del graph.graph.input[2]
+    [type_ids] = [tensor for tensor in graph.graph.input if tensor.name == "token_type_ids"]
+    graph.graph.input.remove(type_ids)
     assert set(onnx_transformer.random_word_pieces(graph, model.config)[0]) == {"input_ids", "attention_mask"}
+
+
+def test_the_smoothed_fused_graph_computes_what_the_fused_graph_computes(tmp_path):
+    # smoothing alone, before any quantisation: the same float32 hidden states, fused attention included
+    model = tiny_bert()
+    fused = OnnxTransformer.export(model)
+    path = tmp_path / "encoder.onnx"
+    path.write_bytes(fused.onnx_model)
+    graph = onnx.load(str(path))
+    assert any(node.op_type == "Attention" for node in graph.graph.node)
+    smoothed_path = smooth_products(path, onnx_transformer.random_word_pieces(graph, model.config))
+    smoothed = onnx.load(str(smoothed_path))
+    # the attention's projection, its output and both feed-forward products of each of 2 layers
+    assert [node.op_type for node in smoothed.graph.node].count("Mul") - [
+        node.op_type for node in graph.graph.node
+    ].count("Mul") == 8
+    encoder = OnnxTransformer(smoothed_path.read_bytes(), fused.config, fused.takes_type_ids)
+    ids, mask = padded_batch(3, 12)
+    expected = fused(ids, mask).last_hidden_state
+    got = encoder(ids, mask).last_hidden_state
+    assert torch.allclose(got, expected, atol=1e-4)
