@@ -42,7 +42,7 @@ from spert_mt_plugin.inference.onnx_transformer import OnnxTransformer, quantize
 
 
 def int8(per_channel=True, reduce_range=False, float_feed_forward_outputs=False, smoothing=False):
-    """`quantize_int8`'s settings, each off unless named."""
+    """`quantize_int8`'s settings: per-channel scales unless told otherwise, each other choice off unless named."""
     return dict(
         per_channel=per_channel,
         reduce_range=reduce_range,
