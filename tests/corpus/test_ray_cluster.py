@@ -3,11 +3,13 @@
 reached through `RAY_ADDRESS` as a user's cluster would be.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,31 @@ from tests.conftest import PROJECT_ROOT
 from tests.corpus.corpus_inputs import PREDICTOR_ARGS, check_against_reference, read_jsonl_parts
 
 pytestmark = pytest.mark.slow
+
+
+@contextlib.contextmanager
+def recorded_cluster_kept():
+    """
+    Keeps the file in which `ray start` records this machine's cluster as it was: Ray's `Cluster`
+    writes its head there and deletes the file when it shuts down. Restored at once, so that a
+    `ray.init()` without an address in a test running beside this one (or a user's job) does not
+    join the test's cluster, and a user's recorded cluster is not forgotten.
+    """
+    from ray._common.utils import get_ray_address_file  # Ray's own rule for where the file is
+
+    recorded = Path(get_ray_address_file(None))
+    before = recorded.read_bytes() if recorded.exists() else None
+
+    def restore():
+        if before is None:
+            recorded.unlink(missing_ok=True)
+        else:
+            recorded.write_bytes(before)
+
+    try:
+        yield restore
+    finally:
+        restore()
 
 
 @pytest.fixture
@@ -25,16 +52,18 @@ def two_nodes():
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     assert not ray.is_initialized()
-    cluster = Cluster(
-        initialize_head=True,
-        head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 200 * 2**20},
-    )
-    try:
-        cluster.add_node(num_cpus=1, object_store_memory=200 * 2**20)
-        cluster.wait_for_nodes()
-        yield cluster
-    finally:
-        cluster.shutdown()
+    with recorded_cluster_kept() as restore:
+        cluster = Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 200 * 2**20},
+        )
+        restore()
+        try:
+            cluster.add_node(num_cpus=1, object_store_memory=200 * 2**20)
+            cluster.wait_for_nodes()
+            yield cluster
+        finally:
+            cluster.shutdown()
 
 
 def test_the_command_runs_on_a_two_node_cluster(two_nodes, trained_archive, corpus, reference, tmp_path):

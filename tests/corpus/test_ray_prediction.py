@@ -26,7 +26,8 @@ def local_ray():
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=300 * 2**20)
+    # A Ray of its own ("local"), never a cluster recorded on this machine by `ray start`.
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=300 * 2**20)
     yield
     ray.shutdown()
 
