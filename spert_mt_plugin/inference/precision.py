@@ -98,14 +98,14 @@ def cpu_has_amx(cpuinfo: Path = _CPUINFO) -> bool:
 def default_precision(device: Union[str, torch.device] = "cpu") -> str:
     """
     The mode prediction uses unless told otherwise, the fastest whose CoNLL04 test F1 stays within
-    0.3 of float32's (docs/speed.md). On a CPU with AMX, `bfloat16` (1.17x / 1.75x float32 on a
-    Xeon); on any other CPU `onnx` when ONNX Runtime is installed (float32's F1; 1.37x / 1.35x on
-    an AVX2 EPYC, 1.29x / 1.49x against bfloat16's 1.06x / 1.36x on a Zen 4 EPYC with AVX-512
-    BF16, 1.55x-1.69x / 1.85x-1.94x against 1.14x-1.33x / 1.82x-1.95x on a Zen 5 one), else
-    `bfloat16` where it is native and `float32` where it is not. On a GPU `float32`,
-    as no GPU figures were measured yet. `onnx-int8` is faster still but does not keep F1
-    reliably: with its inputs smoothed, within 0.3 for one of two CoNLL04 models (RE -0.35 and
-    NER -0.10 for the other, on a Zen 5 EPYC).
+    0.3 of float32's (docs/speed.md; on a Zen 5 EPYC at batch 8, within the runs' spread). On a
+    CPU with AMX, `bfloat16` (1.17x / 1.75x float32 on a Xeon); on any other CPU `onnx` when ONNX
+    Runtime is installed (float32's F1; 1.37x / 1.35x on an AVX2 EPYC, 1.29x / 1.49x against
+    bfloat16's 1.06x / 1.36x on a Zen 4 EPYC with AVX-512 BF16, 1.55x-1.69x / 1.85x-1.94x against
+    1.14x-1.33x / 1.82x-1.95x on a Zen 5 one), else `bfloat16` where it is native and `float32`
+    where it is not. On a GPU `float32`, as no GPU figures were measured yet. `onnx-int8` is
+    faster still but does not keep F1 reliably: with its inputs smoothed, within 0.3 for one of
+    two CoNLL04 models (RE -0.35 and NER -0.10 for the other, on a Zen 5 EPYC).
     """
     if torch.device(device).type != "cpu":
         return "float32"

@@ -58,8 +58,10 @@ def smooth_products(
         weight = numpy_helper.to_array(weights[node.input[1]])
         factors = smoothing_factors(ranges[node.input[0]], numpy.abs(weight).max(axis=1), alpha)
         divide_input(graph, node, f"{node.name}_{index}", factors, (weight * factors[:, None]).astype(weight.dtype))
-    # A replaced weight goes unless another node (one of `exclude`) or the graph's inputs still name it.
-    used = {name for node in graph.graph.node for name in node.input} | {tensor.name for tensor in graph.graph.input}
+    # A replaced weight goes unless another node (one of `exclude`) or the graph's inputs or outputs
+    # still name it (subgraphs of control-flow nodes are not read: exported encoders have none).
+    used = {name for node in graph.graph.node for name in node.input}
+    used |= {tensor.name for tensor in list(graph.graph.input) + list(graph.graph.output)}
     kept = [tensor for tensor in graph.graph.initializer if tensor.name in used or tensor.name not in replaced]
     del graph.graph.initializer[:]
     graph.graph.initializer.extend(kept)
@@ -71,7 +73,7 @@ def smooth_products(
 def divide_input(graph, node, name: str, factors: numpy.ndarray, weight: numpy.ndarray) -> None:
     """
     Makes `node` of `graph` take its input divided by `factors` (a `Mul` node inserted before it)
-    and `weight` as its weight, under new names starting with `name` (unique in the graph):
+    and `weight` as its weight, under new names starting with `name` (one per smoothed node):
     another node that reads the same input or weight (the residual connection reads the
     layer-normalised input) keeps reading the original.
     """
@@ -94,7 +96,8 @@ def smoothing_factors(activation_max: numpy.ndarray, weight_max: numpy.ndarray, 
     within `SMALLEST_FACTOR` and `LARGEST_FACTOR`; 1 for a channel that never held a value or whose
     weight row is zero, so that nothing divides by zero.
     """
-    factors = numpy.ones_like(activation_max, dtype=numpy.float64)
+    activation_max, weight_max = activation_max.astype(numpy.float64), weight_max.astype(numpy.float64)
+    factors = numpy.ones_like(activation_max)
     usable = (activation_max > 0) & (weight_max > 0)
     factors[usable] = activation_max[usable] ** alpha / weight_max[usable] ** (1 - alpha)
     return numpy.clip(factors, SMALLEST_FACTOR, LARGEST_FACTOR).astype(numpy.float32)

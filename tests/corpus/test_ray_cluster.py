@@ -23,9 +23,9 @@ pytestmark = pytest.mark.slow
 def recorded_cluster_kept():
     """
     Keeps the file in which `ray start` records this machine's cluster as it was: Ray's `Cluster`
-    writes its head there and deletes the file when it shuts down. Restored at once, so that a
-    `ray.init()` without an address in a test running beside this one (or a user's job) does not
-    join the test's cluster, and a user's recorded cluster is not forgotten.
+    writes its head there and deletes the file when it shuts down. Restored as soon as the head is
+    up, so that a `ray.init()` without an address in a test running beside this one (or a user's
+    job) does not join the test's cluster, and a user's recorded cluster is not forgotten.
     """
     from ray._common.utils import get_ray_address_file  # Ray's own rule for where the file is
 
@@ -57,8 +57,8 @@ def two_nodes():
             initialize_head=True,
             head_node_args={"num_cpus": 1, "include_dashboard": False, "object_store_memory": 200 * 2**20},
         )
-        restore()
         try:
+            restore()
             cluster.add_node(num_cpus=1, object_store_memory=200 * 2**20)
             cluster.wait_for_nodes()
             yield cluster
