@@ -12,8 +12,9 @@ input channel j by a factor s_j and multiplies the weight's row j by the same fa
 
 which changes nothing in float32 and moves the activations' spread into the weights, which are
 quantised per output channel (with one scale for a whole weight, `per_channel=False`, the wide
-channels' spread lands in that one scale instead). The division is a `Mul` node in front of each product, kept in
-float32; the activations' ranges come from running the float graph on calibration inputs.
+channels' spread lands in that one scale instead). The division is a `Mul` node in front of each
+product, kept in float32; the activations' ranges come from running the float graph on
+calibration inputs.
 """
 
 from pathlib import Path
