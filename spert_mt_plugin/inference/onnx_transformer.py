@@ -248,7 +248,9 @@ def quantize_int8(
     if smoothing:
         # Smoothing the feed-forward outputs too, when they are quantised, moved the predictions
         # further from float32's: the GELU's outputs are not helped by it.
-        path = smooth_products(path, random_word_pieces(graph, config), exclude=feed_forward)
+        smooth_products(graph, random_word_pieces(graph, config), exclude=feed_forward)
+        path = path.with_name(path.stem + ".smoothed.onnx")
+        onnx.save(graph, str(path))
     quantized = path.with_name(path.stem + ".int8.onnx")
     with _quiet_root_logger():
         quantize_dynamic(

@@ -17,7 +17,6 @@ product, kept in float32; the activations' ranges come from running the float gr
 calibration inputs.
 """
 
-from pathlib import Path
 from typing import Dict, Iterable, List, Sequence
 
 import numpy
@@ -31,18 +30,16 @@ SMALLEST_FACTOR, LARGEST_FACTOR = 1e-5, 1e5
 
 
 def smooth_products(
-    path: Path, calibration: Iterable[Dict[str, numpy.ndarray]], exclude: Sequence[str] = (), alpha: float = ALPHA
-) -> Path:
+    graph, calibration: Iterable[Dict[str, numpy.ndarray]], exclude: Sequence[str] = (), alpha: float = ALPHA
+) -> None:
     """
-    The ONNX graph at `path` with every matrix product by a constant weight (`MatMul`, and the
-    fused `Attention`'s packed query, key and value projection) smoothed, but the nodes named in
-    `exclude`, written beside it. `calibration` gives the graph's inputs, one feed dictionary per
-    run (unpadded rows: padding's hidden states would widen the ranges).
+    Smooths, in place, every matrix product by a constant weight (`MatMul`, and the fused
+    `Attention`'s packed query, key and value projection) of the ONNX model `graph`, but the nodes
+    named in `exclude`. `calibration` gives the graph's inputs, one feed dictionary per run
+    (unpadded rows: padding's hidden states would widen the ranges).
     """
-    import onnx
     from onnx import numpy_helper
 
-    graph = onnx.load(str(path))
     weights = {tensor.name: tensor for tensor in graph.graph.initializer}
     products = [
         node
@@ -66,9 +63,6 @@ def smooth_products(
     kept = [tensor for tensor in graph.graph.initializer if tensor.name in used or tensor.name not in replaced]
     del graph.graph.initializer[:]
     graph.graph.initializer.extend(kept)
-    smoothed = path.with_name(path.stem + ".smoothed.onnx")
-    onnx.save(graph, str(smoothed))
-    return smoothed
 
 
 def divide_input(graph, node, name: str, factors: numpy.ndarray, weight: numpy.ndarray) -> None:

@@ -201,13 +201,13 @@ def test_the_smoothed_fused_graph_computes_what_the_fused_graph_computes(tmp_pat
     path.write_bytes(fused.onnx_model)
     graph = onnx.load(str(path))
     assert any(node.op_type == "Attention" for node in graph.graph.node)
-    smoothed_path = smooth_products(path, onnx_transformer.random_word_pieces(graph, model.config))
-    smoothed = onnx.load(str(smoothed_path))
+    smoothed = onnx.load(str(path))
+    smooth_products(smoothed, onnx_transformer.random_word_pieces(graph, model.config))
     # the attention's projection, its output and both feed-forward products of each of 2 layers
     assert [node.op_type for node in smoothed.graph.node].count("Mul") - [
         node.op_type for node in graph.graph.node
     ].count("Mul") == 8
-    encoder = OnnxTransformer(smoothed_path.read_bytes(), fused.config, fused.takes_type_ids)
+    encoder = OnnxTransformer(smoothed.SerializeToString(), fused.config, fused.takes_type_ids)
     ids, mask = padded_batch(3, 12)
     expected = fused(ids, mask).last_hidden_state
     got = encoder(ids, mask).last_hidden_state

@@ -36,6 +36,15 @@ def two_products(weight_a, weight_b):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def smoothed_file(path, calibration, **options):
+    """The graph at `path` smoothed (`smooth_products`), written beside it; its path."""
+    graph = onnx.load(str(path))
+    smooth_products(graph, calibration, **options)
+    smoothed = path.with_name(path.stem + ".smoothed.onnx")
+    onnx.save(graph, str(smoothed))
+    return smoothed
+
+
 def run(path, x):
     return onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})
 
@@ -54,7 +63,7 @@ def test_smoothing_changes_nothing_in_float32_and_balances_each_channel(graph_fi
     path, weight_a, weight_b = graph_file
     # channel 2 is an outlier, as a transformer's few wide channels are
     calibration = numpy.array([[1.0, -2.0, 40.0, 0.5], [-0.5, 1.0, -30.0, 1.0]], dtype=numpy.float32)
-    smoothed = smooth_products(path, [{"x": calibration}], exclude=["second"])
+    smoothed = smoothed_file(path, [{"x": calibration}], exclude=["second"])
 
     x = numpy.random.default_rng(1).normal(size=(5, 4)).astype(numpy.float32) * numpy.float32([1, 1, 30, 1])
     expected_y, expected_z = run(str(path), x)
@@ -102,7 +111,7 @@ def test_int8_of_a_smoothed_product_is_closer_to_float32_with_an_outlier_channel
     x = generator.normal(size=(64, 16)).astype(numpy.float32) * scale
     expected = run(str(path), x)[0]
     errors = {}
-    for name, graph_path in (("plain", path), ("smoothed", smooth_products(path, calibration))):
+    for name, graph_path in (("plain", path), ("smoothed", smoothed_file(path, calibration))):
         quantized = tmp_path / f"{name}.int8.onnx"
         # 7-bit weights: exact int8 products on CPUs without VNNI too, so the figure is every CPU's
         quantize_dynamic(
@@ -137,7 +146,7 @@ def test_a_weight_shared_with_an_excluded_product_and_unnamed_nodes_are_kept_apa
     path = tmp_path / "shared.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     x = numpy.random.default_rng(4).normal(size=(6, 4)).astype(numpy.float32) * numpy.float32([1, 20, 1, 1])
-    smoothed = smooth_products(path, [{"x": x}], exclude=["kept"])
+    smoothed = smoothed_file(path, [{"x": x}], exclude=["kept"])
     model = onnx.load(str(smoothed))
     onnx.checker.check_model(model)
     # the excluded product still reads the original weight, which therefore stays
