@@ -91,7 +91,9 @@ def smoothing_factors(activation_max: numpy.ndarray, weight_max: numpy.ndarray, 
     within `SMALLEST_FACTOR` and `LARGEST_FACTOR`; 1 for a channel that never held a value or whose
     weight row is zero, so that nothing divides by zero.
     """
-    activation_max, weight_max = activation_max.astype(numpy.float64), weight_max.astype(numpy.float64)
+    # In the arrays' own precision (float32, from the graph), as docs/speed.md measured it (float64
+    # rounds some factors otherwise, and the int8 graph with them); with alpha in [0, 1] the powers
+    # cannot overflow.
     factors = numpy.ones_like(activation_max)
     usable = (activation_max > 0) & (weight_max > 0)
     factors[usable] = activation_max[usable] ** alpha / weight_max[usable] ** (1 - alpha)
