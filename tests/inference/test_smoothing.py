@@ -19,6 +19,12 @@ def test_smoothing_factors_balance_activation_and_weight_ranges():
     # a channel that barely ever held a value: kept finite, not a division by almost zero
     tiny = smoothing_factors(numpy.array([1e-30, 1e30]), numpy.array([1.0, 1e-30]), alpha=0.5)
     assert tiny.tolist() == pytest.approx([1e-5, 1e5])
+    # a graph's float32 ranges give factors computed in float32, bit for bit: the int8 graphs that
+    # docs/speed.md measured were made so
+    activation, weight = numpy.float32([3.7, 0.31, 28.5]), numpy.float32([0.09, 0.21, 0.13])
+    numpy.testing.assert_array_equal(
+        smoothing_factors(activation, weight, alpha=0.6), activation**0.6 / weight ** numpy.float32(0.4)
+    )
 
 
 def two_products(weight_a, weight_b):
