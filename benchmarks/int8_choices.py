@@ -175,6 +175,8 @@ def main() -> None:
         record = {
             "cpu": cpu_name(),
             "torch_threads": torch.get_num_threads(),
+            # "AVX2" under benchmarks/as_avx2.sh, whatever /proc/cpuinfo says.
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "archive": args.archive,
             "train_sentences": args.train_sentences,
             "float32_entities_relations": totals,

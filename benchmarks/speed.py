@@ -200,6 +200,8 @@ def main() -> None:
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
             "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
             "torch_threads": torch.get_num_threads(),
+            # "AVX2" under benchmarks/as_avx2.sh, whatever /proc/cpuinfo says.
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "versions": {"python": platform.python_version(), "torch": torch.__version__},
             "encoder": encoder,
             "trained_archive": args.archive,

@@ -12,11 +12,14 @@ batch sizes 1 and 8, cut into parts by forward hooks on the model's public modul
 - JSON: `dump_line` of each output.
 
     .venv/bin/python benchmarks/time_shares.py --archive runs/main/model.tar.gz --data-dir ../shared/data \
-        [--sentences 96] [--repeats 3] [--precision float32] [--output results/speed_cpu/time_shares.json]
+        [--sentences 96] [--repeats 3] [--precision float32[,onnx,...]] [--output results/speed_cpu/time_shares.json]
 
-Each batch size runs `--repeats` times over the same sentences after one warm-up pass; each part's
-seconds are the median over the repeats. Prints each part's share, the whole path's ratio to the
-encoder (the floor) and the CPU's vector flags. Asserts nothing; run it on an otherwise idle machine.
+Each batch size runs `--repeats` times over the same sentences after one warm-up pass, the modes in
+turns; each part's seconds are the median over the repeats. Prints each part's share, the whole
+path's ratio to the encoder (the floor) and the CPU's vector flags; with several modes, each later
+mode's whole path against the first's, and the first's whole path over the later mode's encoder:
+the most that encoder could give if everything around it took no time. Asserts nothing; run it on
+an otherwise idle machine.
 """
 
 import argparse
@@ -127,41 +130,61 @@ def main() -> None:
     parser.add_argument(
         "--precision",
         default="float32",
-        help="any mode; in onnx and onnx-int8 the encoder's share is ONNX Runtime's, called by the embedder",
+        help="any mode, or several separated by commas (timed in turns); in onnx and onnx-int8 the "
+        "encoder's share is ONNX Runtime's, called by the embedder",
     )
     parser.add_argument("--output", default=None, help="also write the figures here (JSON)")
     args = parser.parse_args()
 
     inputs = [{"tokens": words} for words in conll04_test_words(args.data_dir, args.sentences)]
-    predictor = load_predictor(args.archive, precision=args.precision)
-    model = predictor.model
-    clock = ModuleClock(
-        {
-            "model": model,
-            "encoder": model.embedder,
-            "entity head": model.entity_head,
-            "relation head": model.relation_head,
-        }
-    )
-    figures = {"machine": cpu_description(), "sentences": len(inputs), "precision": args.precision, "batches": {}}
+    modes = args.precision.split(",")
+    predictors = {mode: load_predictor(args.archive, precision=mode) for mode in modes}
+    clocks = {
+        mode: ModuleClock(
+            {
+                "model": predictor.model,
+                "encoder": predictor.model.embedder,
+                "entity head": predictor.model.entity_head,
+                "relation head": predictor.model.relation_head,
+            }
+        )
+        for mode, predictor in predictors.items()
+    }
+    figures = {"machine": cpu_description(), "sentences": len(inputs), "precisions": modes, "modes": {}}
     print(f"{figures['machine']}")
     for batch_size in (1, 8):
-        one_pass(predictor, clock, inputs, batch_size)  # warm-up
-        passes = [one_pass(predictor, clock, inputs, batch_size) for _ in range(args.repeats)]
-        seconds = {part: statistics.median(p[part] for p in passes) for part in PARTS}
-        whole = sum(seconds.values())
-        figures["batches"][batch_size] = {
-            "seconds": seconds,
-            "whole_seconds": whole,
-            "sentences_per_second": len(inputs) / whole,
-            "whole_over_encoder": whole / seconds["encoder"],
-        }
-        print(
-            f"\nbatch {batch_size}: {len(inputs) / whole:.1f} sentences/s, whole path / encoder = "
-            f"{whole / seconds['encoder']:.2f}"
-        )
-        for part in PARTS:
-            print(f"  {part:<40} {seconds[part]:7.3f} s  {100 * seconds[part] / whole:5.1f} %")
+        passes = {mode: [] for mode in modes}
+        for mode in modes:  # warm-up
+            one_pass(predictors[mode], clocks[mode], inputs, batch_size)
+        for _ in range(args.repeats):
+            for mode in modes:
+                passes[mode].append(one_pass(predictors[mode], clocks[mode], inputs, batch_size))
+        for mode in modes:
+            seconds = {part: statistics.median(p[part] for p in passes[mode]) for part in PARTS}
+            whole = sum(seconds.values())
+            figures["modes"].setdefault(mode, {})[batch_size] = {
+                "seconds": seconds,
+                "whole_seconds": whole,
+                "sentences_per_second": len(inputs) / whole,
+                "whole_over_encoder": whole / seconds["encoder"],
+            }
+            print(
+                f"\n{mode}, batch {batch_size}: {len(inputs) / whole:.1f} sentences/s, whole path / encoder = "
+                f"{whole / seconds['encoder']:.2f}"
+            )
+            for part in PARTS:
+                print(f"  {part:<40} {seconds[part]:7.3f} s  {100 * seconds[part] / whole:5.1f} %")
+        reference = figures["modes"][modes[0]][batch_size]
+        for mode in modes[1:]:
+            entry = figures["modes"][mode][batch_size]
+            # The most this mode's encoder allows: everything around it costing nothing.
+            entry[f"speedup_over_{modes[0]}"] = reference["whole_seconds"] / entry["whole_seconds"]
+            entry[f"{modes[0]}_whole_over_encoder"] = reference["whole_seconds"] / entry["seconds"]["encoder"]
+            print(
+                f"{mode} against {modes[0]}, batch {batch_size}: whole path {entry[f'speedup_over_{modes[0]}']:.2f}x; "
+                f"{modes[0]}'s whole path / {mode}'s encoder = {entry[f'{modes[0]}_whole_over_encoder']:.2f}x "
+                f"(the most {mode} could reach if nothing else took time)"
+            )
     if args.output:
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")

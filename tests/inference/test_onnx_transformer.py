@@ -178,6 +178,21 @@ def test_int8_quantises_every_matrix_product_but_the_feed_forward_outputs():
     assert sorted(smoothed) == ["DynamicQuantizeLinear"] * 6
 
 
+def test_int8_weights_keep_to_7_bits_so_that_avx2_cannot_overflow_adding_their_products_in_pairs():
+    # AVX2's int8 product (vpmaddubsw) adds two uint8 x int8 products in 16 bits: 2 * 255 * 64
+    # fits, 2 * 255 * 127 does not. Full-range smoothed weights wrecked the predictions there
+    # (benchmarks/as_avx2.sh: CoNLL04 test RE F1 65 -> 53, docs/speed.md).
+    graph = onnx.load_from_string(OnnxTransformer.export(tiny_bert(), quantize=True).onnx_model)
+    initializers = {tensor.name: tensor for tensor in graph.graph.initializer}
+    weights = [
+        onnx.numpy_helper.to_array(initializers[node.input[1]])
+        for node in graph.graph.node
+        if node.op_type in ("QAttention", "MatMulInteger")
+    ]
+    assert len(weights) == 6 and all(weight.dtype == numpy.int8 for weight in weights)
+    assert max(int(numpy.abs(weight.astype(int)).max()) for weight in weights) == 64
+
+
 def test_smoothing_calibration_rows_fit_the_graphs_inputs_and_vocabulary():
     model = tiny_bert()
     graph = onnx.load_from_string(OnnxTransformer.export(model).onnx_model)
