@@ -3,7 +3,6 @@ Max-pooling over arbitrary ranges of words, for span and between-span context ve
 """
 
 import torch
-from allennlp.nn import util
 
 
 def empty_value(dtype: torch.dtype) -> float:
@@ -22,9 +21,14 @@ def max_pool_words(embeddings: torch.Tensor, offsets: torch.Tensor) -> torch.Ten
         Inclusive word-piece span of each word; `(-1, -1)` for a word without word pieces, which
         gets the `empty_value` in every dimension.
     """
-    pieces, mask = util.batched_span_select(embeddings.contiguous(), offsets)
-    pieces = pieces.masked_fill(~mask.unsqueeze(-1), empty_value(pieces.dtype))
-    return pieces.max(dim=2).values
+    # A word's pieces are a range of pieces: two rows of a table over the pieces, instead of a
+    # (batch, words, widest word, dim) copy of the pieces, masked.
+    has_pieces = offsets[..., 0] >= 0
+    starts, ends = offsets[..., 0].clamp(min=0), offsets[..., 1].clamp(min=0)
+    widest = int((ends - starts).max()) + 1 if offsets.numel() else 1
+    batch_index = torch.arange(offsets.size(0), device=offsets.device).unsqueeze(1).expand_as(starts)
+    words = RangeMaxTable(embeddings, widest).query(batch_index, starts, ends)
+    return words.masked_fill_(~has_pieces.unsqueeze(-1), empty_value(words.dtype))
 
 
 class RangeMaxTable:
@@ -57,6 +61,10 @@ class RangeMaxTable:
             width *= 2
         self.table = torch.stack(levels)
         self.empty = empty_value(words.dtype)
+        # How many words with word pieces come before each position: a range has one of them
+        # exactly when this count grows across it.
+        has_pieces = (words != self.empty).any(dim=-1)
+        self.counts_before = torch.nn.functional.pad(has_pieces.long().cumsum(dim=1), (1, 0))
 
     def query(self, batch_index: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
         """
@@ -70,9 +78,13 @@ class RangeMaxTable:
         ends = ends.masked_fill(empty_range, 0)
         length = ends - starts + 1
         level = torch.log2(length.float()).floor().long().clamp(max=self.table.size(0) - 1)
-        window = 2**level
-        first = self.table[level, batch_index, starts]
-        second = self.table[level, batch_index, ends - window + 1]
-        pooled = torch.maximum(first, second)
-        blank = empty_range.unsqueeze(-1) | (pooled == self.empty)
-        return pooled.masked_fill(blank, 0.0)
+        # Rows of the flattened table: `index_select` copies whole rows, where indexing the table
+        # with three index tensors computes the address of every element (several times slower).
+        _, batch_size, num_words, dim = self.table.shape
+        rows = self.table.view(-1, dim)
+        first = (level * batch_size + batch_index) * num_words + starts
+        second = first + length - 2**level
+        pooled = torch.maximum(rows.index_select(0, first.flatten()), rows.index_select(0, second.flatten()))
+        no_word = self.counts_before[batch_index, ends + 1] == self.counts_before[batch_index, starts]
+        blank = (empty_range | no_word).flatten().unsqueeze(-1)
+        return pooled.masked_fill_(blank, 0.0).view(*starts.shape, dim)

@@ -13,6 +13,25 @@ def test_max_pool_words_takes_the_max_over_each_words_pieces():
     assert (words[0, 2] == torch.finfo(torch.float32).min).all()
 
 
+def test_max_pool_words_matches_each_words_own_max_for_words_of_many_pieces():
+    torch.manual_seed(0)
+    embeddings = torch.randn(2, 14, 3)
+    # widths 1, 5, 2, 3 and 1 pieces; in the second sentence a word without pieces, and padding
+    offsets = torch.tensor(
+        [
+            [[1, 1], [2, 6], [7, 8], [9, 11], [12, 12]],
+            [[1, 3], [-1, -1], [4, 4], [0, 0], [0, 0]],
+        ]
+    )
+    words = max_pool_words(embeddings, offsets)
+    for b in range(2):
+        for w, (start, end) in enumerate(offsets[b].tolist()):
+            if start < 0:
+                assert (words[b, w] == torch.finfo(torch.float32).min).all()
+            else:
+                assert torch.equal(words[b, w], embeddings[b, start : end + 1].max(dim=0).values)
+
+
 def test_range_max_matches_brute_force_for_every_range():
     torch.manual_seed(0)
     words = torch.randn(2, 13, 4)
@@ -37,6 +56,20 @@ def test_empty_ranges_and_pieceless_words_give_zero_vectors():
     assert pooled[0].tolist() == [0.0, 0.0, 0.0]  # end < start: nothing between
     assert pooled[1].tolist() == [0.0, 0.0, 0.0]  # only a word without pieces
     assert torch.equal(pooled[2], torch.maximum(words[0, 1], words[0, 2]))
+
+
+def test_ranges_shaped_by_sentence_pool_each_sentences_own_words():
+    words = torch.arange(2 * 4 * 2, dtype=torch.float32).view(2, 4, 2)
+    words[1, 1:3] = torch.finfo(torch.float32).min
+    table = RangeMaxTable(words, longest_range=4)
+    batch = torch.tensor([[0, 0, 0], [1, 1, 1]])
+    starts = torch.tensor([[0, 1, 3], [0, 1, 2]])
+    ends = torch.tensor([[3, 2, 3], [3, 2, 0]])
+    pooled = table.query(batch, starts, ends)
+    assert pooled.shape == (2, 3, 2)
+    assert pooled[0].tolist() == [[6.0, 7.0], [4.0, 5.0], [6.0, 7.0]]
+    # sentence 1: over all four words; only its two pieceless words; an empty range
+    assert pooled[1].tolist() == [[14.0, 15.0], [0.0, 0.0], [0.0, 0.0]]
 
 
 def test_range_max_passes_gradients_to_the_maxima():
