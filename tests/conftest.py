@@ -1,6 +1,7 @@
 import atexit
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -60,6 +61,13 @@ def pytest_xdist_make_scheduler(config, log):
 def _run_from_project_root(monkeypatch):
     # Configs and fixtures use paths relative to the project root, as `allennlp` users do.
     monkeypatch.chdir(PROJECT_ROOT)
+
+
+def free_port() -> int:
+    """A TCP port on the loopback address that nothing listens on (for servers the tests start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def train_fixture(serialization_dir, epochs: int = 60, model_switches=None) -> str:

@@ -2,7 +2,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +17,7 @@ from werkzeug.serving import make_server
 from spert_mt_plugin.commands.serve import Serve, app_factory
 from spert_mt_plugin.predictors.spert_mt import SpertMTPredictor
 from spert_mt_plugin.service.app import create_app
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, free_port
 
 
 @pytest.fixture(scope="module")
@@ -246,12 +245,6 @@ def test_unknown_route_and_method(client):
 def test_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and b"drawSentence" in page.data
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

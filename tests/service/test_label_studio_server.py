@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, PROJECT_ROOT
+from tests.conftest import FIXTURES, PROJECT_ROOT, free_port
 from tests.service.devtools import headless_chromium
-from tests.service.test_app import CHROMIUM, chromium_flags, free_port
+from tests.service.test_app import CHROMIUM, chromium_flags
 
 pytestmark = pytest.mark.label_studio
 

@@ -10,7 +10,6 @@ checks too), save the same weights on both nodes, and resume exactly after both 
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -21,19 +20,13 @@ from typing import Dict, List
 import pytest
 import torch
 
-from tests.conftest import FIXTURES, PROJECT_ROOT
+from tests.conftest import FIXTURES, PROJECT_ROOT, free_port
 from tests.training.conftest import ENVIRONMENT as TRAINING_ENVIRONMENT
 from tests.training.conftest import EPOCHS, figures
 
 KILLED_AFTER = 5
 SCRIPT = PROJECT_ROOT / "scripts" / "train_nodes.sh"
 ENVIRONMENT = {**TRAINING_ENVIRONMENT, "PYTHON": sys.executable}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_node(
