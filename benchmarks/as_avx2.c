@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,26 +30,34 @@ static const uint32_t LEAF7_EBX = BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27
 static const uint32_t LEAF7_ECX = BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14);
 /* EDX: avx512_4vnniw, 4fmaps, vp2intersect, amx_bf16, avx512_fp16, amx_tile, amx_int8. */
 static const uint32_t LEAF7_EDX = BIT(2) | BIT(3) | BIT(8) | BIT(22) | BIT(23) | BIT(24) | BIT(25);
-/* Leaf 7, sub-leaf 1. EAX: avx_vnni, avx512_bf16, avx_ifma; EDX: avx_vnni_int8, avx_ne_convert. */
-static const uint32_t LEAF7_1_EAX = BIT(4) | BIT(5) | BIT(23);
-static const uint32_t LEAF7_1_EDX = BIT(4) | BIT(5);
+/* Leaf 7, sub-leaf 1. EAX: avx_vnni, avx512_bf16, amx_fp16, avx_ifma; EDX: avx_vnni_int8,
+ * avx_ne_convert, amx_complex, avx_vnni_int16, avx10. */
+static const uint32_t LEAF7_1_EAX = BIT(4) | BIT(5) | BIT(21) | BIT(23);
+static const uint32_t LEAF7_1_EDX = BIT(4) | BIT(5) | BIT(8) | BIT(10) | BIT(19);
 
 static long cpuid_faults(int on) { return syscall(SYS_arch_prctl, ARCH_SET_CPUID, on ? 0 : 1); }
 
 static void on_fault(int signal_number, siginfo_t *info, void *context) {
-    (void)info;
+    if (info->si_code <= 0) {
+        /* Sent by a process (kill, tgkill), not a fault: take it as the program would have. */
+        signal(signal_number, SIG_DFL);
+        raise(signal_number);
+        return;
+    }
     greg_t *registers = ((ucontext_t *)context)->uc_mcontext.gregs;
     const unsigned char *instruction = (const unsigned char *)registers[REG_RIP];
     if (instruction[0] != 0x0f || instruction[1] != 0xa2) {
-        /* A real fault, not CPUID: die of it as the program would have. */
+        /* A real fault, not CPUID: returning re-runs the instruction, which dies of it. */
         signal(signal_number, SIG_DFL);
         return;
     }
+    int saved_errno = errno;
     uint32_t leaf = (uint32_t)registers[REG_RAX], subleaf = (uint32_t)registers[REG_RCX];
     uint32_t eax, ebx, ecx, edx;
     cpuid_faults(0);
     __cpuid_count(leaf, subleaf, eax, ebx, ecx, edx);
     cpuid_faults(1);
+    errno = saved_errno;
     if (leaf == 7 && subleaf == 0) {
         ebx &= ~LEAF7_EBX;
         ecx &= ~LEAF7_ECX;

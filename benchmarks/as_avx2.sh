@@ -6,8 +6,9 @@
 #     bash benchmarks/as_avx2.sh .venv/bin/python benchmarks/speed.py --precision-only ...
 #
 # Needs gcc and a CPU and kernel that can make CPUID fault (`cpuid_fault` in /proc/cpuinfo).
-# Programs that install their own SIGSEGV handler (Python's faulthandler, `-X faulthandler`,
-# PYTHONFAULTHANDLER) cannot run under it.
+# Programs that install their own SIGSEGV handler (Python's faulthandler: `-X faulthandler`,
+# `-X dev`, PYTHONFAULTHANDLER, PYTHONDEVMODE) cannot run under it. The library is built into the
+# user's own cache folder, never read from a shared one.
 set -euo pipefail
 if [ $# -eq 0 ]; then
     echo "usage: bash benchmarks/as_avx2.sh COMMAND [ARGUMENT...]" >&2
@@ -22,11 +23,13 @@ if ! command -v gcc >/dev/null; then
     echo "as_avx2: needs gcc to build benchmarks/as_avx2.c" >&2
     exit 70
 fi
-library="${TMPDIR:-/tmp}/spert-as-avx2-$(sha256sum "$here/as_avx2.c" | cut -c1-16).so"
-if [ ! -f "$library" ]; then
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/spert_mt"
+mkdir -p "$cache"
+library="$cache/as_avx2-$(sha256sum "$here/as_avx2.c" | cut -c1-16).so"
+if [ ! -O "$library" ]; then
     gcc -O2 -shared -fPIC -o "$library.$$" "$here/as_avx2.c"
-    mv "$library.$$" "$library"
+    mv -f "$library.$$" "$library"
 fi
-unset PYTHONFAULTHANDLER
+unset PYTHONFAULTHANDLER PYTHONDEVMODE
 export LD_PRELOAD="$library${LD_PRELOAD:+:$LD_PRELOAD}"
 exec "$@"

@@ -138,6 +138,8 @@ def main() -> None:
 
     inputs = [{"tokens": words} for words in conll04_test_words(args.data_dir, args.sentences)]
     modes = args.precision.split(",")
+    if len(set(modes)) < len(modes):
+        parser.error(f"--precision names a mode twice: {args.precision}")
     predictors = {mode: load_predictor(args.archive, precision=mode) for mode in modes}
     clocks = {
         mode: ModuleClock(

@@ -32,7 +32,7 @@ can_mask = pytest.mark.skipif(
 
 
 def _run(tmp_path, *command):
-    environment = dict(os.environ, TMPDIR=str(tmp_path))
+    environment = dict(os.environ, XDG_CACHE_HOME=str(tmp_path))
     return subprocess.run(["bash", SCRIPT, *command], env=environment, capture_output=True, text=True)
 
 
@@ -49,6 +49,12 @@ def test_torch_picks_its_avx2_kernels_under_the_mask_and_its_avx512_ones_without
 @can_mask
 def test_a_real_segmentation_fault_still_kills_the_command(tmp_path):
     result = _run(tmp_path, sys.executable, "-c", "import ctypes; ctypes.string_at(0)")
+    assert result.returncode == -signal.SIGSEGV
+
+
+@can_mask
+def test_a_segmentation_fault_signal_sent_by_a_process_still_kills_the_command(tmp_path):
+    result = _run(tmp_path, sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
     assert result.returncode == -signal.SIGSEGV
 
 

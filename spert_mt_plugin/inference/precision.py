@@ -106,7 +106,7 @@ def default_precision(device: Union[str, torch.device] = "cpu") -> str:
     where it is not. On a GPU `float32`, as no GPU figures were measured yet. `onnx-int8` is
     faster still but does not keep F1 reliably: with its inputs smoothed, within 0.3 for one of
     two CoNLL04 models (RE -0.35 and NER -0.10 for the other, on a Zen 5 EPYC), for both on the
-    same CPU masked to AVX2, where it gains least (1.49x-1.63x against `onnx`'s 1.38x-1.42x).
+    same CPU masked to AVX2, where its lead over `onnx` is smallest (1.49x-1.63x against 1.38x-1.42x).
     """
     if torch.device(device).type != "cpu":
         return "float32"

@@ -48,6 +48,29 @@ def test_range_max_matches_brute_force_for_every_range():
     assert torch.equal(pooled, expected)
 
 
+def test_range_max_matches_brute_force_with_pieceless_words_anywhere_in_bfloat16_too():
+    torch.manual_seed(1)
+    for dtype in (torch.float32, torch.bfloat16):
+        words = torch.randn(1, 9, 3).to(dtype)
+        empty = torch.finfo(dtype).min
+        words[0, [0, 4, 5, 8]] = empty  # at both ends and two side by side
+        table = RangeMaxTable(words, longest_range=9)
+        ranges = [(i, j) for i in range(9) for j in range(i, 9)]
+        starts, ends = (torch.tensor(values) for values in zip(*ranges))
+        pooled = table.query(torch.zeros_like(starts), starts, ends)
+        for (i, j), vector in zip(ranges, pooled):
+            real = [w for w in range(i, j + 1) if w not in (0, 4, 5, 8)]
+            expected = words[0, real].max(dim=0).values if real else torch.zeros(3, dtype=dtype)
+            assert torch.equal(vector, expected), (dtype, i, j)
+
+
+def test_no_ranges_and_no_words_give_empty_results():
+    table = RangeMaxTable(torch.randn(2, 4, 3), longest_range=4)
+    nothing = torch.zeros(0, dtype=torch.long)
+    assert table.query(nothing, nothing, nothing).shape == (0, 3)
+    assert max_pool_words(torch.randn(2, 5, 3), torch.zeros(2, 0, 2, dtype=torch.long)).shape == (2, 0, 3)
+
+
 def test_empty_ranges_and_pieceless_words_give_zero_vectors():
     words = torch.randn(1, 5, 3)
     words[0, 2] = torch.finfo(torch.float32).min
@@ -77,3 +100,11 @@ def test_range_max_passes_gradients_to_the_maxima():
     table = RangeMaxTable(words, longest_range=3)
     table.query(torch.tensor([0]), torch.tensor([0]), torch.tensor([2])).sum().backward()
     assert words.grad.view(-1).tolist() == [0.0, 1.0, 0.0]
+
+
+def test_max_pool_words_passes_gradients_to_each_words_largest_piece():
+    embeddings = torch.tensor([[[0.0], [1.0], [4.0], [2.0], [3.0]]], requires_grad=True)
+    offsets = torch.tensor([[[1, 3], [4, 4], [-1, -1]]])
+    words = max_pool_words(embeddings, offsets)
+    words[:, :2].sum().backward()
+    assert embeddings.grad.view(-1).tolist() == [0.0, 0.0, 1.0, 0.0, 1.0]
