@@ -21,6 +21,7 @@ it never stops the job, and neither does a row whose prediction raises.
 
 import logging
 import os
+import re
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,8 @@ ACTOR_START_TIMEOUT_S = 600
 
 # How a traceback printed as text begins: Ray gives the reason a cluster cannot be joined only so.
 TRACEBACK_HEADER = "Traceback (most recent call last):"
+# How Ray begins the error it raises when a cluster runs other Ray or Python versions.
+VERSION_MISMATCH = "Version mismatch: "
 
 
 @dataclass
@@ -88,13 +91,16 @@ def root_cause(error: BaseException) -> str:
     Why Ray could not join a cluster, on one line. Ray raises a `ConnectionError` that says only
     that it failed, caused by a `RuntimeError` whose message ends with the real exception's
     traceback, as text: the reason is that traceback's exception line ("ray.exceptions.
-    AuthenticationError: RPC error: ..."), given without its module. An error without a
-    traceback in its message gives its own first line.
+    AuthenticationError: RPC error: ..."), given without its module. Ray's refusal to join a
+    cluster of other versions is said by `version_mismatch`. An error without a traceback in its
+    message gives its own first line.
     """
     outer = error
     while error.__cause__ is not None:
         error = error.__cause__
     text = str(error)
+    if text.startswith(VERSION_MISMATCH):
+        return version_mismatch(text)
     header = text.rfind(TRACEBACK_HEADER)
     if header >= 0:
         # A traceback's frame lines are indented; the first line after them that is not is the exception's.
@@ -107,6 +113,21 @@ def root_cause(error: BaseException) -> str:
         if lines:
             return lines[0]
     return type(error).__name__
+
+
+def version_mismatch(text: str) -> str:
+    """
+    Ray's refusal to join a cluster of other Ray or Python versions, on one line. Its message
+    gives "Ray: ..." and "Python: ..." of the cluster, then of this process, on lines of their own.
+    """
+    found = re.findall(r"Ray: (\S+)\s+Python: (\S+)", text)
+    if len(found) != 2:
+        return text.strip().splitlines()[0]
+    (cluster_ray, cluster_python), (own_ray, own_python) = found
+    return (
+        f"it runs Ray {cluster_ray} on Python {cluster_python}, this job Ray {own_ray} on Python {own_python}; "
+        "both sides need the same versions"
+    )
 
 
 def predict_corpus(
@@ -226,7 +247,9 @@ def _run(
     if started:
         try:
             ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING)
-        except (ConnectionError, ray.exceptions.AuthenticationError) as error:
+        except (ConnectionError, ray.exceptions.AuthenticationError, RuntimeError) as error:
+            if isinstance(error, RuntimeError) and not str(error).startswith(VERSION_MISMATCH):
+                raise
             given = address or os.environ.get("RAY_ADDRESS")
             cluster = f"at {given}" if given else "that `ray start` recorded on this machine (`ray stop` forgets it)"
             raise CorpusError(f"cannot join the Ray cluster {cluster}: {root_cause(error)}") from None

@@ -196,3 +196,50 @@ def chained(outer: str, inner: str) -> ConnectionError:
 )
 def test_the_reason_a_cluster_cannot_be_joined_is_found_under_rays_wrappers(inner, reason):
     assert root_cause(chained("Failed to connect to Ray cluster at 10.0.0.5:6379", inner)) == reason
+
+
+# The message as Ray 2.60's `check_version_info` builds it.
+VERSION_MISMATCH = (
+    "Version mismatch: The cluster was started with:\n"
+    "    Ray: 2.50.1\n"
+    "    Python: 3.12.3\n"
+    "This process on node 127.0.0.1 was started with:\n"
+    "    Ray: 2.60.0\n"
+    "    Python: 3.11.7\n"
+)
+
+
+def test_a_cluster_of_other_versions_is_said_on_one_line():
+    assert root_cause(RuntimeError(VERSION_MISMATCH)) == (
+        "it runs Ray 2.50.1 on Python 3.12.3, this job Ray 2.60.0 on Python 3.11.7; both sides need the same versions"
+    )
+
+
+def test_joining_a_cluster_of_other_versions_is_a_clear_error(trained_archive, corpus, tmp_path, monkeypatch):
+    import ray
+
+    def refuse(**options):
+        raise RuntimeError(VERSION_MISMATCH)
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    folder, _, _ = corpus
+    with pytest.raises(CorpusError) as error:
+        predict_corpus(trained_archive, [str(folder)], str(tmp_path / "out"), address="10.0.0.5:6379")
+    assert str(error.value) == (
+        "cannot join the Ray cluster at 10.0.0.5:6379: it runs Ray 2.50.1 on Python 3.12.3, this job Ray 2.60.0 "
+        "on Python 3.11.7; both sides need the same versions"
+    )
+
+
+def test_other_errors_of_ray_init_are_not_taken_for_a_version_mismatch(trained_archive, corpus, tmp_path, monkeypatch):
+    import ray
+
+    def fail(**options):
+        raise RuntimeError("Maybe you called ray.init twice by accident?")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", fail)
+    folder, _, _ = corpus
+    with pytest.raises(RuntimeError, match="twice by accident"):
+        predict_corpus(trained_archive, [str(folder)], str(tmp_path / "out"))
