@@ -4,6 +4,7 @@ import logging
 import pytest
 
 from spert_mt_plugin.dataset_readers import DataError
+from spert_mt_plugin.dataset_readers.span_relation_reader import candidate_spans
 from tests.dataset_readers.readers_common import SENTENCES, make_reader, tensors
 
 
@@ -121,3 +122,12 @@ def test_unannotated_documents_are_prediction_input_not_sentences_without_entiti
     assert "span_labels" not in raw.fields and "entities" not in raw["metadata"].metadata
     # Annotated without entities: every candidate span is a negative.
     assert set(empty["span_labels"].labels) == {"NA"} and empty["metadata"].metadata["entities"] == []
+
+
+@pytest.mark.parametrize("num_words, max_width", [(0, 10), (1, 10), (3, 10), (12, 10), (7, 1), (5, 5)])
+def test_candidate_spans_are_allennlps_enumerated_spans_in_their_order(num_words, max_width):
+    from allennlp.data.dataset_readers.dataset_utils.span_utils import enumerate_spans
+
+    expected = [list(span) for span in enumerate_spans(["w"] * num_words, max_span_width=max_width)]
+    spans = candidate_spans(num_words, max_width)
+    assert spans.shape == (len(expected), 2) and spans.tolist() == expected
