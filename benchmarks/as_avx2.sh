@@ -25,10 +25,17 @@ if ! command -v gcc >/dev/null; then
 fi
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/spert_mt"
 mkdir -p "$cache"
-library="$cache/as_avx2-$(sha256sum "$here/as_avx2.c" | cut -c1-16).so"
-if [ ! -O "$library" ]; then
-    gcc -O2 -shared -fPIC -o "$library.$$" "$here/as_avx2.c"
+if [ ! -O "$cache" ] || [ -n "$(find "$cache" -maxdepth 0 -perm /022)" ]; then
+    echo "as_avx2: $cache must be yours and writable by you alone (it holds the preloaded library)" >&2
+    exit 70
+fi
+build=(gcc -O2 -shared -fPIC)
+library="$cache/as_avx2-$( (cat "$here/as_avx2.c"; echo "${build[*]}") | sha256sum | cut -c1-16).so"
+if ! { [ -O "$library" ] && [ -s "$library" ]; }; then
+    trap 'rm -f "$library.$$"' EXIT
+    "${build[@]}" -o "$library.$$" "$here/as_avx2.c"
     mv -f "$library.$$" "$library"
+    trap - EXIT
 fi
 unset PYTHONFAULTHANDLER PYTHONDEVMODE
 export LD_PRELOAD="$library${LD_PRELOAD:+:$LD_PRELOAD}"

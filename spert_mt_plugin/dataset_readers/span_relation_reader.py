@@ -34,7 +34,7 @@ def candidate_spans(num_words: int, max_width: int) -> numpy.ndarray:
     once instead of span by span (a CoNLL04 sentence has about 200 of them).
     """
     starts = numpy.arange(num_words)[:, None]
-    ends = starts + numpy.arange(max_width)[None, :]
+    ends = starts + numpy.arange(min(max_width, num_words))[None, :]
     inside = ends < num_words
     return numpy.stack([numpy.broadcast_to(starts, ends.shape)[inside], ends[inside]], axis=1)
 

@@ -209,10 +209,12 @@ VERSION_MISMATCH = (
 )
 
 
-def test_a_cluster_of_other_versions_is_said_on_one_line():
-    assert root_cause(RuntimeError(VERSION_MISMATCH)) == (
+def test_a_cluster_of_other_versions_is_said_on_one_line_wrapped_or_not():
+    said = (
         "it runs Ray 2.50.1 on Python 3.12.3, this job Ray 2.60.0 on Python 3.11.7; both sides need the same versions"
     )
+    assert root_cause(RuntimeError(VERSION_MISMATCH)) == said
+    assert root_cause(chained("Failed to connect to Ray cluster at 10.0.0.5:6379", VERSION_MISMATCH)) == said
 
 
 def test_joining_a_cluster_of_other_versions_is_a_clear_error(trained_archive, corpus, tmp_path, monkeypatch):
