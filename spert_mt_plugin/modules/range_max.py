@@ -33,10 +33,10 @@ def max_pool_words(embeddings: torch.Tensor, offsets: torch.Tensor) -> torch.Ten
 
 class RangeMaxTable:
     """
-    A sparse table over word vectors: level `k` holds, at word `i`, the max over words
-    `i .. i + 2^k - 1`. The max over any range `[start, end]` is then the max of two table rows,
-    so spans and between-span contexts of every candidate are pooled in one gather, without
-    materialising a word-piece mask per candidate.
+    A sparse table over word vectors (or word pieces, in `max_pool_words`): level `k` holds, at
+    word `i`, the max over words `i .. i + 2^k - 1`. The max over any range `[start, end]` is then
+    the max of two table rows, so spans and between-span contexts of every candidate are pooled in
+    one gather, without materialising a word-piece mask per candidate.
 
     # Parameters
 
