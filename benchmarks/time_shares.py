@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus_ray import cpu_name  # noqa: E402
 
 from spert_mt_plugin.archives import load_predictor  # noqa: E402
+from spert_mt_plugin.inference.precision import cpu_flags  # noqa: E402
 
 PARTS = ["input", "encoder", "entity head", "relation head", "span representation, pairs, decoding", "JSON"]
 VECTOR_FLAGS = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
@@ -46,14 +47,7 @@ VECTOR_FLAGS = ["avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"]
 
 def cpu_description():
     """The CPU's model name, the vector flags that decide the precision modes, and torch's choice."""
-    flags = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                flags = set(line.partition(":")[2].split())
-                break
-    except OSError:
-        pass
+    flags = cpu_flags()
     return {
         "cpu": cpu_name(),
         "cores": os.cpu_count(),

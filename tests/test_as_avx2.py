@@ -5,28 +5,18 @@ import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from spert_mt_plugin.inference.precision import cpu_flags
 from tests.conftest import PROJECT_ROOT
 
 SCRIPT = str(PROJECT_ROOT / "benchmarks" / "as_avx2.sh")
 CAPABILITY = "import torch; print(torch.backends.cpu.get_cpu_capability())"
 
 
-def _cpu_flags():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.partition(":")[2].split())
-    except OSError:
-        pass
-    return set()
-
-
 can_mask = pytest.mark.skipif(
-    "cpuid_fault" not in _cpu_flags() or shutil.which("gcc") is None,
+    "cpuid_fault" not in cpu_flags() or shutil.which("gcc") is None,
     reason="needs gcc and a CPU whose CPUID can fault",
 )
 
@@ -37,7 +27,7 @@ def _run(tmp_path, *command):
 
 
 @can_mask
-@pytest.mark.skipif("avx512f" not in _cpu_flags(), reason="nothing to hide on a CPU without AVX-512")
+@pytest.mark.skipif("avx512f" not in cpu_flags(), reason="nothing to hide on a CPU without AVX-512")
 def test_torch_picks_its_avx2_kernels_under_the_mask_and_its_avx512_ones_without(tmp_path):
     masked = _run(tmp_path, sys.executable, "-c", CAPABILITY)
     assert masked.returncode == 0, masked.stderr[-2000:]
